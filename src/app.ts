@@ -1,0 +1,105 @@
+/**
+ * createApp(deps): the one Hono app both runtimes serve. Cross-cutting concerns live here —
+ * request ids, access logs, secure headers, the body limit, authentication, the error path —
+ * and each resource's routes live in their own router.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { Deps } from "./deps.ts";
+import { AppError, errorCodes, problemResponse } from "./errors.ts";
+import { adminRouter } from "./routes/admin.ts";
+import { authRouter } from "./routes/auth.ts";
+import { cardsRouter } from "./routes/cards.ts";
+import type { AppEnv } from "./routes/common.ts";
+import { meRouter } from "./routes/me.ts";
+import { membersRouter } from "./routes/members.ts";
+import { partnersRouter } from "./routes/partners.ts";
+import { systemRouter } from "./routes/system.ts";
+import { authenticate } from "./services/auth.ts";
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export function createApp(deps: Deps) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("deps", deps);
+    await next();
+  });
+  app.use(async (c, next) => {
+    const started = Date.now();
+    await next();
+    // The route pattern, never the path: paths carry card numbers, queries carry names and emails.
+    deps.logger.info("request", {
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      durationMs: Date.now() - started,
+      role: c.get("principal")?.role ?? "anonymous",
+    });
+  });
+  app.use(secureHeaders());
+  app.use(
+    bodyLimit({
+      maxSize: BODY_LIMIT_BYTES,
+      onError: (c) =>
+        problemResponse(new AppError("payload_too_large", `Request bodies are limited to ${BODY_LIMIT_BYTES} bytes.`), c.get("requestId")),
+    }),
+  );
+  app.use(async (c, next) => {
+    // A bad credential fails only the routes that need one: /health stays reachable.
+    try {
+      c.set("principal", await authenticate(deps, c.req.header("authorization")));
+      c.set("authError", null);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      c.set("principal", { role: "anonymous" });
+      c.set("authError", error);
+    }
+    await next();
+  });
+
+  const routes = app
+    .route("/", systemRouter)
+    .route("/", authRouter)
+    .route("/", membersRouter)
+    .route("/", cardsRouter)
+    .route("/", meRouter)
+    .route("/", partnersRouter)
+    .route("/", adminRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "ADMIN_TOKEN, a staff session, a partner API key (dg_pk_…) or a member token",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "dangol",
+      version: "0.1.0",
+      description: `Loyalty, membership cards and partner benefits for coalition programs. Errors are application/problem+json with a stable \`code\`, one of: ${errorCodes.join(", ")}.`,
+    },
+  });
+
+  app.notFound((c) => problemResponse(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`), c.get("requestId")));
+  app.onError((error, c) => {
+    const id = c.get("requestId") ?? "unknown";
+    if (error instanceof AppError) return problemResponse(error, id);
+    if (error instanceof HTTPException) {
+      if (error.status === 413) return problemResponse(new AppError("payload_too_large", error.message), id);
+      if (error.status === 400) return problemResponse(new AppError("malformed_request", error.message || "Malformed request."), id);
+    }
+    deps.logger.error("unhandled error", { requestId: id, error: error instanceof Error ? error.name : "unknown", detail: error instanceof Error ? error.message : String(error) });
+    return problemResponse(new AppError("internal_error", "Something went wrong on our side; the request id helps us find it."), id);
+  });
+
+  return routes;
+}
+
+export type App = ReturnType<typeof createApp>;

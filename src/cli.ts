@@ -1,0 +1,51 @@
+/** Operator commands (`npx dangol <command>`), Node only. Each prints JSON with --json. */
+import { parseArgs } from "node:util";
+import { migrateSqlite } from "../db/sqlite.ts";
+import { parseConfig } from "./config.ts";
+import { openNodeDeps } from "./node.ts";
+import { seedDemo } from "./services/seed-demo.ts";
+
+const usage = `usage: dangol <command> [--json]
+
+commands:
+  migrate     apply db/migrations to DATABASE_PATH
+  seed-demo   add the demo coalition program to DATABASE_PATH`;
+
+async function main(argv: string[]) {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+  const [command] = positionals;
+  const print = (result: Record<string, unknown>, human: string) => console.log(values.json ? JSON.stringify(result) : human);
+  if (!command || values.help) {
+    console.log(usage);
+    return command || values.help ? 0 : 2;
+  }
+  const config = parseConfig(process.env);
+  const { deps, database } = openNodeDeps(config);
+  try {
+    switch (command) {
+      case "migrate":
+        migrateSqlite(database);
+        print({ ok: true, database: config.DATABASE_PATH }, `migrated ${config.DATABASE_PATH}`);
+        return 0;
+      case "seed-demo": {
+        migrateSqlite(database);
+        const result = await seedDemo(deps);
+        print({ ok: true, ...result }, `seeded ${result.partners} partners and ${result.members} members`);
+        return 0;
+      }
+      default:
+        console.error(`unknown command: ${command}\n\n${usage}`);
+        return 2;
+    }
+  } finally {
+    database.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

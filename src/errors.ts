@@ -1,0 +1,122 @@
+/**
+ * One error path. Services throw AppError with a code from the closed set below; they know
+ * nothing of HTTP. The edge turns it into application/problem+json with the code's status.
+ */
+import { z } from "@hono/zod-openapi";
+
+const statusByCode = {
+  validation_failed: 400,
+  malformed_request: 400,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  otp_invalid: 401,
+  forbidden: 403,
+  not_found: 404,
+  card_not_found: 404,
+  member_exists: 409,
+  staff_exists: 409,
+  active_card_exists: 409,
+  card_blocked: 409,
+  card_replaced: 409,
+  card_state_conflict: 409,
+  signing_key_in_use: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  card_token_malformed: 422,
+  card_token_unsigned: 422,
+  card_token_alg_not_allowed: 422,
+  card_token_wrong_type: 422,
+  card_token_unknown_kid: 422,
+  card_token_bad_signature: 422,
+  card_token_expired: 422,
+  card_token_invalid_claims: 422,
+  card_token_unknown: 422,
+  rate_limited: 429,
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof statusByCode;
+export const errorCodes = Object.keys(statusByCode) as [ErrorCode, ...ErrorCode[]];
+
+export function statusOf(code: ErrorCode): (typeof statusByCode)[ErrorCode] {
+  return statusByCode[code];
+}
+
+const titles: Record<number, string> = {
+  400: "Bad request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not found",
+  409: "Conflict",
+  413: "Payload too large",
+  415: "Unsupported media type",
+  422: "Unprocessable content",
+  429: "Too many requests",
+  500: "Internal error",
+};
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extras: { errors?: FieldError[]; [key: string]: unknown } = {},
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.enum(errorCodes),
+    requestId: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .passthrough()
+  .openapi("Problem");
+
+export type Problem = z.infer<typeof ProblemSchema>;
+
+export function problemOf(error: AppError, requestId: string): Problem {
+  const status = statusOf(error.code);
+  return {
+    ...error.extras,
+    type: `urn:dangol:problem:${error.code}`,
+    title: titles[status] ?? "Error",
+    status,
+    detail: error.message,
+    code: error.code,
+    requestId,
+  };
+}
+
+export function problemResponse(error: AppError, requestId: string): Response {
+  const body = problemOf(error, requestId);
+  return new Response(JSON.stringify(body), {
+    status: body.status,
+    headers: { "content-type": "application/problem+json" },
+  });
+}
+
+/** OpenAPI declarations of the error responses a route can give, keyed by status. */
+export function errorResponses(...statuses: number[]) {
+  const all = [...new Set([400, 500, ...statuses])];
+  return Object.fromEntries(
+    all.map((status) => [
+      status,
+      {
+        description: titles[status] ?? "Error",
+        content: { "application/problem+json": { schema: ProblemSchema } },
+      },
+    ]),
+  );
+}

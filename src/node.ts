@@ -1,0 +1,112 @@
+/**
+ * Node entry: the embedded SQLite file, migrations, first-run preparation, @hono/node-server,
+ * clean shutdown, and CLUSTER_WORKERS processes sharing one database file.
+ */
+import { serve } from "@hono/node-server";
+import cluster from "node:cluster";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { migrateSqlite, openSqlite } from "../db/sqlite.ts";
+import { createApp } from "./app.ts";
+import { type Config, parseConfig } from "./config.ts";
+import type { Deps, DocsAssets } from "./deps.ts";
+import { createLogger } from "./lib/log.ts";
+import { prepareInstallation } from "./services/bootstrap.ts";
+import { createKeyRing } from "./services/keys.ts";
+
+export function openNodeDeps(config: Config) {
+  if (config.DATABASE_PATH !== ":memory:") mkdirSync(dirname(config.DATABASE_PATH), { recursive: true });
+  const database = openSqlite(config.DATABASE_PATH);
+  const clock = () => Date.now();
+  const deps: Deps = {
+    config,
+    database,
+    clock,
+    logger: createLogger(config.LOG_LEVEL),
+    keys: createKeyRing({ database, clock, externalPrivateJwk: config.SIGNING_KEY }),
+    docsAssets: loadDocsAssets(),
+  };
+  return { deps, database };
+}
+
+function loadDocsAssets(): DocsAssets | undefined {
+  try {
+    const dir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+    return { css: readFileSync(join(dir, "swagger-ui.css"), "utf8"), js: readFileSync(join(dir, "swagger-ui-bundle.js"), "utf8") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Migrates and prepares the database once, in the primary process, before anyone serves. */
+export async function prepare(config: Config) {
+  const { deps, database } = openNodeDeps(config);
+  migrateSqlite(database);
+  const prepared = await prepareInstallation(deps, { seedDemo: config.SEED_DEMO, generateAdminToken: true });
+  database.close();
+  const base = `http://${config.HOST}:${config.PORT}`;
+  // Printed, not logged: the contract says the generated admin token is shown once, on stdout.
+  if (prepared.generatedAdminToken) {
+    console.log(`\n  Admin token (shown once, stored only as a hash):\n\n    ${prepared.generatedAdminToken}\n`);
+  }
+  if (prepared.seeded) console.log("  A new database: seeded the demo coalition program (SEED_DEMO=0 to skip).");
+  console.log(`  dangol on ${base}  ·  docs ${base}/docs  ·  OpenAPI ${base}/openapi.json  ·  JWKS ${base}/.well-known/jwks.json\n`);
+}
+
+function serveHttp(config: Config) {
+  const { deps, database } = openNodeDeps(config);
+  const app = createApp(deps);
+  const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
+    deps.logger.info("listening", { host: info.address, port: info.port, pid: process.pid });
+  });
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    deps.logger.info("shutting down", { signal, pid: process.pid });
+    // Stop accepting, let in-flight requests finish, then close the database file cleanly.
+    server.close(() => {
+      database.close();
+      process.exit(0);
+    });
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+async function main() {
+  const config = parseConfig(process.env);
+  if (config.CLUSTER_WORKERS > 1 && cluster.isPrimary) {
+    await prepare(config);
+    let stopping = false;
+    for (let i = 0; i < config.CLUSTER_WORKERS; i++) cluster.fork();
+    cluster.on("exit", (worker, code) => {
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+        return;
+      }
+      console.error(`worker ${worker.process.pid} exited with ${code}; starting another`);
+      cluster.fork();
+    });
+    const stop = () => {
+      stopping = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    return;
+  }
+  if (cluster.isPrimary) await prepare(config);
+  serveHttp(config);
+}
+
+// Run only as the entry (npm start, or a cluster worker), not when the CLI imports openNodeDeps.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,99 @@
+/** /v1/cards: reading and managing cards, and card presentment at a partner's till. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { AppError, errorResponses } from "../errors.ts";
+import { verifyPresentment } from "../services/card-tokens.ts";
+import { blockCard, findCardByNumber, getCard, replaceCard, unblockCard } from "../services/cards.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody } from "./common.ts";
+import { CardNumberParam, CardSchema, PosSummarySchema, VerifyCardSchema } from "./schemas.ts";
+
+const CardParams = z.object({ cardNumber: CardNumberParam });
+
+const BlockSchema = z
+  .object({ reason: z.enum(["blocked", "lost"]).default("blocked").openapi({ description: "'lost' cannot be unblocked, only replaced" }) })
+  .strict()
+  .openapi("BlockCard");
+
+export const cardsRouter = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/cards/verify",
+      tags: ["Cards"],
+      summary: "Verify a presented card (QR token or typed number) and get the POS summary",
+      security: bearer,
+      middleware: allow("partner", "admin"),
+      request: jsonBody(VerifyCardSchema),
+      responses: { 200: json(PosSummarySchema, "The card is good"), ...errorResponses(401, 403, 404, 409, 422) },
+    }),
+    async (c) => {
+      const principal = c.var.principal;
+      if (principal.role === "partner" && !principal.scopes.includes("cards:verify")) {
+        throw new AppError("forbidden", "This API key lacks the cards:verify scope.");
+      }
+      return c.json(await verifyPresentment(c.var.deps, c.req.valid("json")), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/cards/{cardNumber}",
+      tags: ["Cards"],
+      summary: "Read a card",
+      security: bearer,
+      middleware: allow("admin", "marketer", "member"),
+      request: { params: CardParams },
+      responses: { 200: json(CardSchema, "The card"), ...errorResponses(401, 403, 404) },
+    }),
+    async (c) => {
+      const { cardNumber } = c.req.valid("param");
+      const card = await findCardByNumber(c.var.deps, cardNumber);
+      assertSelfOrStaff(c.var.principal, card.memberId);
+      return c.json(await getCard(c.var.deps, cardNumber), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/cards/{cardNumber}/block",
+      tags: ["Cards"],
+      summary: "Block a card, or report it lost",
+      security: bearer,
+      middleware: allow("admin", "member"),
+      request: { params: CardParams, body: { content: { "application/json": { schema: BlockSchema } }, required: false } },
+      responses: { 200: json(CardSchema, "The blocked card"), ...errorResponses(401, 403, 404, 409) },
+    }),
+    async (c) => {
+      const { cardNumber } = c.req.valid("param");
+      const card = await findCardByNumber(c.var.deps, cardNumber);
+      assertSelfOrStaff(c.var.principal, card.memberId);
+      // The body is optional: without one the card is blocked, not reported lost.
+      const body = c.req.valid("json") as z.infer<typeof BlockSchema> | undefined;
+      return c.json(await blockCard(c.var.deps, c.var.principal, cardNumber, body?.reason ?? "blocked"), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/cards/{cardNumber}/unblock",
+      tags: ["Cards"],
+      summary: "Unblock a blocked card (lost cards are replaced instead)",
+      security: bearer,
+      middleware: allow("admin"),
+      request: { params: CardParams },
+      responses: { 200: json(CardSchema, "The active card"), ...errorResponses(401, 403, 404, 409) },
+    }),
+    async (c) => c.json(await unblockCard(c.var.deps, c.var.principal, c.req.valid("param").cardNumber), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/cards/{cardNumber}/replace",
+      tags: ["Cards"],
+      summary: "Replace a card: the old number dies, balance and history stay with the member",
+      security: bearer,
+      middleware: allow("admin"),
+      request: { params: CardParams },
+      responses: { 201: json(CardSchema, "The new card"), ...errorResponses(401, 403, 404, 409) },
+    }),
+    async (c) => c.json(await replaceCard(c.var.deps, c.var.principal, c.req.valid("param").cardNumber), 201),
+  );

@@ -1,0 +1,74 @@
+/** What every router shares: the typed env, the validation hook, auth guards, common schemas. */
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { Deps } from "../deps.ts";
+import { AppError, problemResponse } from "../errors.ts";
+import type { Principal, Role } from "../services/principal.ts";
+
+export interface AppEnv {
+  Variables: {
+    deps: Deps;
+    requestId: string;
+    principal: Principal;
+    authError: AppError | null;
+  };
+}
+
+/** Zod failures of any request part become one validation_failed problem naming every field. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const errors = result.error.issues.map((issue) => ({
+        field: issue.path.length ? issue.path.join(".") : result.target,
+        message: issue.message,
+      }));
+      const error = new AppError("validation_failed", "The request has invalid fields.", { errors });
+      return problemResponse(error, c.get("requestId"));
+    },
+  });
+}
+
+export const bearer = [{ bearer: [] }];
+
+/** Lets only the given roles through; a bad credential is a 401 whatever the route. */
+export function allow<R extends Role>(...roles: R[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const authError = c.get("authError");
+    if (authError) throw authError;
+    const principal = c.get("principal");
+    if (principal.role === "anonymous") throw new AppError("unauthorized", "A bearer credential is required.");
+    if (!(roles as Role[]).includes(principal.role)) {
+      throw new AppError("forbidden", "This credential may not do that.");
+    }
+    await next();
+  };
+}
+
+/** Members may act only on themselves; staff on anyone. */
+export function assertSelfOrStaff(principal: Principal, memberId: string) {
+  if (principal.role === "member" && principal.memberId !== memberId) {
+    throw new AppError("forbidden", "Members may only see their own record.");
+  }
+}
+
+export const IdParam = (name: string, example: string) =>
+  z.string().min(1).max(64).openapi({ param: { name, in: "path" }, example });
+
+export const PageQuerySchema = z.object({
+  cursor: z.string().max(200).optional().openapi({ description: "nextCursor from the previous page" }),
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "1–100, default 20" }),
+});
+
+export function pageOf<T extends z.ZodTypeAny>(item: T, name: string) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
+}
+
+export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+
+export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
+  body: { content: { "application/json": { schema } }, required: true },
+});

@@ -1,0 +1,131 @@
+/** Request and response schemas shared by routes, exported so tests and the SDK use the same types. */
+import { z } from "@hono/zod-openapi";
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+export const BirthDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "Use YYYY-MM-DD")
+  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), "Not a real date")
+  .refine((v) => v >= "1900-01-01" && v <= today(), "Must be between 1900-01-01 and today")
+  .openapi({ example: "1991-04-12" });
+
+const NameSchema = z.string().trim().min(1, "Required").max(100);
+
+export const GenderSchema = z.enum(["female", "male", "other", "undisclosed"]);
+export const ConsentChannelSchema = z.enum(["email", "sms", "push"]);
+
+export const EnrollMemberSchema = z
+  .object({
+    name: NameSchema.openapi({ example: "김민준" }),
+    preferredName: NameSchema.nullish().openapi({ description: "What partners greet the member by; defaults to a masked name" }),
+    email: z.email().max(254).nullish().openapi({ example: "minjun@example.com" }),
+    phone: z.string().min(4).max(32).nullish().openapi({ example: "010-1234-5678", description: "Normalised to E.164 (Korean local format accepted)" }),
+    birthDate: BirthDateSchema.nullish(),
+    gender: GenderSchema.nullish(),
+    region: z.string().trim().min(1).max(100).nullish().openapi({ example: "서울 강남구" }),
+    marketingConsent: z
+      .object({
+        channels: z.array(ConsentChannelSchema).min(1).max(3),
+        source: z.string().trim().min(1).max(100).openapi({ example: "signup-form" }),
+      })
+      .optional()
+      .openapi({ description: "Recorded separately with purpose, channel, time and source" }),
+  })
+  .strict()
+  .openapi("EnrollMember");
+
+export const UpdateMemberSchema = EnrollMemberSchema.omit({ marketingConsent: true })
+  .extend({ name: NameSchema.optional() })
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, "Nothing to change")
+  .openapi("UpdateMember");
+
+export const MemberSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    preferredName: z.string().nullable(),
+    email: z.string().nullable(),
+    phone: z.string().nullable(),
+    birthDate: z.string().nullable(),
+    gender: GenderSchema.nullable(),
+    region: z.string().nullable(),
+    tier: z.string(),
+    status: z.enum(["active", "closed"]),
+    consents: z.array(
+      z.object({ purpose: z.string(), channel: z.string(), granted: z.boolean(), source: z.string(), recordedAt: z.string() }),
+    ),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Member");
+
+export const CardSchema = z
+  .object({
+    number: z.string().openapi({ example: "9410123456789015" }),
+    memberId: z.string(),
+    status: z.enum(["active", "blocked", "lost", "replaced"]),
+    replacedBy: z.string().nullable().openapi({ description: "The successor's number once replaced" }),
+    issuedAt: z.string(),
+    statusChangedAt: z.string(),
+  })
+  .openapi("Card");
+
+export const CardNumberParam = z
+  .string()
+  .regex(/^\d{16}$/, "A card number is 16 digits")
+  .openapi({ param: { name: "cardNumber", in: "path" }, example: "9410123456789015" });
+
+export const PosSummarySchema = z
+  .object({
+    memberId: z.string(),
+    cardNumber: z.string(),
+    displayName: z.string().openapi({ example: "김*준" }),
+    tier: z.string(),
+    balance: z.object({ available: z.number().int() }),
+  })
+  .openapi("PosSummary");
+
+export const VerifyCardSchema = z
+  .union([
+    z.object({ token: z.string().min(1).max(2048) }).strict(),
+    z.object({ cardNumber: z.string().min(1).max(32) }).strict(),
+  ])
+  .openapi("VerifyCard", { description: "Either the scanned QR token or a card number typed by hand" });
+
+export const CardTokenSchema = z
+  .object({ token: z.string(), expiresAt: z.string(), cardNumber: z.string() })
+  .openapi("CardToken");
+
+export const PartnerSchema = z
+  .object({ id: z.string(), name: z.string(), category: z.string(), status: z.enum(["active", "suspended"]), createdAt: z.string() })
+  .openapi("Partner");
+
+export const PartnerKeySchema = z
+  .object({
+    id: z.string(),
+    partnerId: z.string(),
+    name: z.string(),
+    prefix: z.string().openapi({ description: "The first characters, to tell keys apart" }),
+    scopes: z.array(z.string()),
+    createdAt: z.string(),
+    revokedAt: z.string().nullable(),
+  })
+  .openapi("PartnerKey");
+
+export const StaffSchema = z
+  .object({ id: z.string(), email: z.string(), name: z.string(), role: z.enum(["admin", "marketer"]), status: z.string(), createdAt: z.string() })
+  .openapi("Staff");
+
+export const SessionSchema = z.object({ token: z.string(), expiresAt: z.string() }).openapi("Session");
+
+export const ContactSchema = z.union([
+  z.object({ email: z.email().max(254) }).strict(),
+  z.object({ phone: z.string().min(4).max(32) }).strict(),
+]);
+
+export type EnrollMemberBody = z.infer<typeof EnrollMemberSchema>;
+export type Member = z.infer<typeof MemberSchema>;
+export type Card = z.infer<typeof CardSchema>;
+export type PosSummary = z.infer<typeof PosSummarySchema>;

@@ -1,0 +1,124 @@
+/**
+ * The QR card. A member's app mints a short-lived EdDSA token that names only a random jti; the
+ * server maps the jti to the card. A full JWT carrying the card number cannot fit QR version 10-M
+ * (213 bytes) next to a 64-byte Ed25519 signature, and this way a photographed QR leaks nothing.
+ */
+import { and, eq, lt } from "drizzle-orm";
+import { cardTokens, memberBalances } from "../../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { displayNameOf } from "../domain/names.ts";
+import { isValidLuhn } from "../domain/luhn.ts";
+import { AppError, type ErrorCode } from "../errors.ts";
+import { toBase64Url } from "../lib/crypto.ts";
+import { cryptoRandomBytes } from "../lib/ids.ts";
+import { signToken, TokenRejected, verifyToken, type VerifyFailure } from "../lib/jwt.ts";
+import { activeCardOf, findCardById, findCardByNumber, memberOfCard } from "./cards.ts";
+
+/** Our own JOSE `typ` for card tokens: short, because every byte counts inside the QR code. */
+export const CARD_TOKEN_TYP = "dgc";
+/** No card token lives longer than this, whatever the configuration says. */
+export const CARD_TOKEN_MAX_LIFETIME_S = 120;
+
+export async function mintCardToken(deps: Deps, memberId: string) {
+  const card = await activeCardOf(deps, memberId);
+  if (!card) throw new AppError("card_not_found", "The member has no active card.");
+  const now = deps.clock();
+  const issuedAtS = Math.floor(now / 1000);
+  const expiresAtS = issuedAtS + Math.min(deps.config.CARD_TOKEN_TTL_SECONDS, CARD_TOKEN_MAX_LIFETIME_S);
+  const jti = toBase64Url(cryptoRandomBytes(6)); // 48 random bits, 8 characters
+  const { db } = deps.database;
+  await deps.database.atomic([
+    // Keep the table small: a card's expired tokens go when it mints a new one.
+    db.delete(cardTokens).where(and(eq(cardTokens.cardId, card.id), lt(cardTokens.expiresAt, now))),
+    db.insert(cardTokens).values({ jti, cardId: card.id, issuedAt: now, expiresAt: expiresAtS * 1000 }),
+  ]);
+  const { kid, key } = await deps.keys.signingKey();
+  const token = await signToken({ kid, key, typ: CARD_TOKEN_TYP, claims: { jti }, issuedAtS, expiresAtS });
+  return { token, expiresAt: new Date(expiresAtS * 1000).toISOString(), cardNumber: card.number };
+}
+
+const rejectionCodes: Record<VerifyFailure, ErrorCode> = {
+  malformed: "card_token_malformed",
+  unsigned: "card_token_unsigned",
+  alg_not_allowed: "card_token_alg_not_allowed",
+  wrong_type: "card_token_wrong_type",
+  unknown_kid: "card_token_unknown_kid",
+  bad_signature: "card_token_bad_signature",
+  expired: "card_token_expired",
+  invalid_claims: "card_token_invalid_claims",
+};
+
+const rejectionText: Record<VerifyFailure, string> = {
+  malformed: "The card token is not a compact JWS.",
+  unsigned: "Unsigned tokens (alg none) are never accepted.",
+  alg_not_allowed: "Card tokens are signed with EdDSA only.",
+  wrong_type: "This is not a card token.",
+  unknown_kid: "The token was signed with a key this service does not know.",
+  bad_signature: "The card token's signature does not verify.",
+  expired: "The card token has expired; ask the member to refresh the card.",
+  invalid_claims: "The card token's claims are not acceptable.",
+};
+
+async function cardOfToken(deps: Deps, token: string) {
+  let jti: string | undefined;
+  try {
+    const payload = await verifyToken({
+      token,
+      typ: CARD_TOKEN_TYP,
+      keyFor: (kid) => deps.keys.verificationKey(kid),
+      nowMs: deps.clock(),
+      maxLifetimeS: CARD_TOKEN_MAX_LIFETIME_S,
+    });
+    jti = payload.jti;
+  } catch (error) {
+    if (error instanceof TokenRejected) {
+      throw new AppError(rejectionCodes[error.reason], rejectionText[error.reason]);
+    }
+    throw error;
+  }
+  const [row] = jti ? await deps.database.db.select().from(cardTokens).where(eq(cardTokens.jti, jti)) : [];
+  if (!row) throw new AppError("card_token_unknown", "This card token was not issued here.");
+  return findCardById(deps, row.cardId);
+}
+
+export interface PosSummary {
+  memberId: string;
+  cardNumber: string;
+  displayName: string;
+  tier: string;
+  balance: { available: number };
+}
+
+/**
+ * What a partner's till learns from a presented card: enough to greet and serve the member, and
+ * no contact details. Refuses blocked, lost and replaced cards with their own codes.
+ */
+export async function verifyPresentment(deps: Deps, input: { token?: string | undefined; cardNumber?: string | undefined }): Promise<PosSummary> {
+  let card;
+  if (input.token !== undefined) {
+    card = await cardOfToken(deps, input.token);
+  } else {
+    const number = (input.cardNumber ?? "").replace(/[\s-]/g, "");
+    if (!isValidLuhn(number)) {
+      throw new AppError("validation_failed", "The card number's check digit is wrong.", {
+        errors: [{ field: "cardNumber", message: "Check digit mismatch: was it typed correctly?" }],
+      });
+    }
+    card = await findCardByNumber(deps, number);
+  }
+  if (card.status === "blocked" || card.status === "lost") {
+    throw new AppError("card_blocked", `This card is ${card.status}.`, { status: card.status });
+  }
+  if (card.status === "replaced") {
+    throw new AppError("card_replaced", "This card was replaced; ask for the member's current card.");
+  }
+  const member = await memberOfCard(deps, card);
+  const [balance] = await deps.database.db.select().from(memberBalances).where(eq(memberBalances.memberId, member.id));
+  return {
+    memberId: member.id,
+    cardNumber: card.number,
+    displayName: displayNameOf(member.name, member.preferredName),
+    tier: member.tier,
+    balance: { available: balance?.available ?? 0 },
+  };
+}

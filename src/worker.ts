@@ -1,0 +1,54 @@
+/**
+ * Workers entry: validates the bindings, builds deps on the D1 database and serves the same app.
+ * Migrations are applied by wrangler (`wrangler d1 migrations apply`) from db/migrations.
+ */
+import { openD1 } from "../db/d1.ts";
+import { createApp, type App } from "./app.ts";
+import { parseConfig } from "./config.ts";
+import type { Deps } from "./deps.ts";
+import { createLogger } from "./lib/log.ts";
+import { prepareInstallation } from "./services/bootstrap.ts";
+import { createKeyRing } from "./services/keys.ts";
+
+export interface Env {
+  DB: Parameters<typeof openD1>[0];
+  [key: string]: unknown;
+}
+
+let cached: { app: App; ready: Promise<unknown> } | null = null;
+
+/** One app per isolate; the first request also makes sure a signing key exists. */
+function appFor(env: Env) {
+  if (cached) return cached;
+  if (!env.DB) throw new Error("The D1 binding DB is missing: see wrangler.toml");
+  const config = parseConfig(env);
+  const database = openD1(env.DB);
+  const clock = () => Date.now();
+  const deps: Deps = {
+    config,
+    database,
+    clock,
+    logger: createLogger(config.LOG_LEVEL),
+    keys: createKeyRing({ database, clock, externalPrivateJwk: config.SIGNING_KEY }),
+  };
+  // On Workers nothing can print a generated admin token, so ADMIN_TOKEN must be a secret, and
+  // the demo seed runs only when SEED_DEMO is set to 1 for the deployment.
+  const ready = prepareInstallation(deps, { seedDemo: env.SEED_DEMO === "1", generateAdminToken: false });
+  cached = { app: createApp(deps), ready };
+  ready.catch(() => {
+    cached = null; // try again on the next request
+  });
+  return cached;
+}
+
+export default {
+  async fetch(request: Request, env: Env, ctx: unknown): Promise<Response> {
+    const { app, ready } = appFor(env);
+    await ready;
+    return app.fetch(request, env, ctx as never);
+  },
+  async scheduled(_controller: unknown, env: Env): Promise<void> {
+    // Scheduled jobs (points expiry, recompute) arrive with the issues that need them.
+    await appFor(env).ready;
+  },
+};

@@ -1,0 +1,58 @@
+/**
+ * createTestApp(): the real app on a fresh in-memory SQLite database with the real migrations,
+ * a clock the test moves, logs captured for assertions, and a known admin token.
+ */
+import { migrateSqlite, openSqlite, type SqliteDatabase } from "../../db/sqlite.ts";
+import { createApp } from "../../src/app.ts";
+import { parseConfig } from "../../src/config.ts";
+import type { Deps } from "../../src/deps.ts";
+import { createLogger } from "../../src/lib/log.ts";
+import { createKeyRing } from "../../src/services/keys.ts";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+export const T0 = Date.parse("2026-03-02T09:00:00Z");
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  deps: Deps;
+  database: SqliteDatabase;
+  logs: string[];
+  clock: { now: number; advance(ms: number): void };
+  /** app.request with JSON in and out, and a bearer token. */
+  call(method: string, path: string, opts?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+}
+
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = openSqlite(":memory:");
+  migrateSqlite(database);
+  const clock = {
+    now: T0,
+    advance(ms: number) {
+      clock.now += ms;
+    },
+  };
+  const logs: string[] = [];
+  const config = parseConfig({ ADMIN_TOKEN, LOG_LEVEL: "debug", ...env });
+  const now = () => clock.now;
+  const deps: Deps = {
+    config,
+    database,
+    clock: now,
+    logger: createLogger(config.LOG_LEVEL, (line) => logs.push(line)),
+    keys: createKeyRing({ database, clock: now, externalPrivateJwk: config.SIGNING_KEY }),
+  };
+  await deps.keys.ensure();
+  const app = createApp(deps);
+  const call: TestApp["call"] = (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers["content-type"] ??= "application/json";
+      body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    }
+    return Promise.resolve(app.request(path, { method, headers, body }));
+  };
+  return { app, deps, database, logs, clock, call };
+}
