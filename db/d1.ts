@@ -12,9 +12,10 @@ export function openD1(binding: D1Binding): Database {
     db: d1 as unknown as Db,
     driver: "d1",
     async atomic(statements: Statement[]) {
-      if (statements.length === 0) return;
+      if (statements.length === 0) return [];
       // D1 runs a batch as one implicit transaction: a failing statement rolls back all of it.
-      await d1.batch(statements as [Statement, ...Statement[]]);
+      const results = (await d1.batch(statements as [Statement, ...Statement[]])) as unknown[];
+      return results.map((result) => (result as { meta?: { changes?: number } }).meta?.changes ?? 0);
     },
   };
 }

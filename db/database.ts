@@ -19,6 +19,21 @@ export type Statement = BatchItem<"sqlite">;
 export interface Database {
   readonly db: Db;
   readonly driver: "better-sqlite3" | "d1";
-  /** Runs every statement or none. Throws the first failure after rolling everything back. */
-  atomic(statements: Statement[]): Promise<void>;
+  /**
+   * Runs every statement or none. Throws the first failure after rolling everything back.
+   * Resolves to the rows each statement changed, so a conditional UPDATE can tell it lost a race.
+   */
+  atomic(statements: Statement[]): Promise<number[]>;
+}
+
+/** The messages of an error and its causes (drizzle wraps driver errors; D1 prefixes its own). */
+function messagesOf(error: unknown): string[] {
+  const out: string[] = [];
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) out.push(e.message);
+  return out;
+}
+
+/** True when a write failed on a SQL guard of that kind, whichever driver reported it. */
+export function isConstraintViolation(error: unknown, kind: "UNIQUE" | "CHECK", detail?: string): boolean {
+  return messagesOf(error).some((m) => m.includes(`${kind} constraint failed`) && (!detail || m.includes(detail)));
 }

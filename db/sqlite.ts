@@ -30,11 +30,11 @@ export function openSqlite(path: string): SqliteDatabase {
     sqlite,
     driver: "better-sqlite3",
     async atomic(statements: Statement[]) {
-      const runAll = sqlite.transaction(() => {
+      const runAll = sqlite.transaction(() =>
         // On the sync driver every drizzle query has a synchronous run().
-        for (const statement of statements) (statement as unknown as { run(): unknown }).run();
-      });
-      runAll.immediate();
+        statements.map((statement) => (statement as unknown as { run(): { changes: number } }).run().changes),
+      );
+      return runAll.immediate();
     },
     close: () => sqlite.close(),
   };

@@ -10,6 +10,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Deps } from "./deps.ts";
 import { AppError, errorCodes, problemResponse } from "./errors.ts";
+import { describeError } from "./lib/log.ts";
 import { adminRouter } from "./routes/admin.ts";
 import { authRouter } from "./routes/auth.ts";
 import { cardsRouter } from "./routes/cards.ts";
@@ -48,7 +49,7 @@ export function createApp(deps: Deps) {
     bodyLimit({
       maxSize: BODY_LIMIT_BYTES,
       onError: (c) =>
-        problemResponse(new AppError("payload_too_large", `Request bodies are limited to ${BODY_LIMIT_BYTES} bytes.`), c.get("requestId")),
+        problemResponse(c, new AppError("payload_too_large", `Request bodies are limited to ${BODY_LIMIT_BYTES} bytes.`)),
     }),
   );
   app.use(async (c, next) => {
@@ -78,28 +79,55 @@ export function createApp(deps: Deps) {
     scheme: "bearer",
     description: "ADMIN_TOKEN, a staff session, a partner API key (dg_pk_…) or a member token",
   });
-  app.doc31("/openapi.json", {
+  const documentConfig = {
     openapi: "3.1.0",
     info: {
       title: "dangol",
       version: "0.1.0",
       description: `Loyalty, membership cards and partner benefits for coalition programs. Errors are application/problem+json with a stable \`code\`, one of: ${errorCodes.join(", ")}.`,
     },
+  };
+  let document: ReturnType<typeof app.getOpenAPI31Document> | null = null;
+  app.get("/openapi.json", (c) => {
+    // Generated once from the route schemas; the app-wide body checks add their responses.
+    document ??= withBodyErrors(app.getOpenAPI31Document(documentConfig));
+    return c.json(document);
   });
 
-  app.notFound((c) => problemResponse(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`), c.get("requestId")));
+  app.notFound((c) => problemResponse(c, new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => {
     const id = c.get("requestId") ?? "unknown";
-    if (error instanceof AppError) return problemResponse(error, id);
+    if (error instanceof AppError) return problemResponse(c, error);
     if (error instanceof HTTPException) {
-      if (error.status === 413) return problemResponse(new AppError("payload_too_large", error.message), id);
-      if (error.status === 400) return problemResponse(new AppError("malformed_request", error.message || "Malformed request."), id);
+      if (error.status === 413) return problemResponse(c, new AppError("payload_too_large", error.message));
+      if (error.status === 400) return problemResponse(c, new AppError("malformed_request", error.message || "Malformed request."));
+      // @hono/zod-openapi refuses a body whose content-type the route does not declare.
+      if (error.status === 415) return problemResponse(c, new AppError("unsupported_media_type", "Send the body as application/json."));
     }
-    deps.logger.error("unhandled error", { requestId: id, error: error instanceof Error ? error.name : "unknown", detail: error instanceof Error ? error.message : String(error) });
-    return problemResponse(new AppError("internal_error", "Something went wrong on our side; the request id helps us find it."), id);
+    deps.logger.error("unhandled error", { requestId: id, error: describeError(error) });
+    return problemResponse(c, new AppError("internal_error", "Something went wrong on our side; the request id helps us find it."));
   });
 
   return routes;
 }
 
 export type App = ReturnType<typeof createApp>;
+
+type Document = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
+
+/** The body limit and the JSON content-type check apply to every operation that takes a body. */
+function withBodyErrors(document: Document): Document {
+  const problem = (description: string) => ({
+    description,
+    content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+  });
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const operation of [item.post, item.put, item.patch]) {
+      if (!operation?.requestBody) continue;
+      const responses = (operation.responses ??= {});
+      responses["413"] ??= problem("Payload too large");
+      responses["415"] ??= problem("Unsupported media type");
+    }
+  }
+  return document;
+}

@@ -1,8 +1,8 @@
 /** What the app needs from its runtime. Built by the entry files (and tests), handed to createApp. */
 import type { Database } from "../db/database.ts";
 import type { Config } from "./config.ts";
-import type { Logger } from "./lib/log.ts";
-import type { KeyRing } from "./services/keys.ts";
+import { createLogger, type Logger } from "./lib/log.ts";
+import { createKeyRing, type KeyRing } from "./services/keys.ts";
 
 export interface DocsAssets {
   css: string;
@@ -18,4 +18,23 @@ export interface Deps {
   keys: KeyRing;
   /** Swagger UI assets served from the package on Node; on Workers the docs page uses a CDN. */
   docsAssets?: DocsAssets;
+}
+
+/** Wires the runtime-independent parts once, for both entries and the tests. */
+export function createDeps(input: {
+  config: Config;
+  database: Database;
+  clock?: () => number;
+  logWriter?: (line: string) => void;
+  docsAssets?: DocsAssets;
+}): Deps {
+  const clock = input.clock ?? (() => Date.now());
+  return {
+    config: input.config,
+    database: input.database,
+    clock,
+    logger: createLogger(input.config.LOG_LEVEL, input.logWriter),
+    keys: createKeyRing({ database: input.database, clock, externalPrivateJwk: input.config.SIGNING_KEY }),
+    ...(input.docsAssets && { docsAssets: input.docsAssets }),
+  };
 }

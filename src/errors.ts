@@ -3,6 +3,8 @@
  * nothing of HTTP. The edge turns it into application/problem+json with the code's status.
  */
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 const statusByCode = {
   validation_failed: 400,
@@ -31,7 +33,6 @@ const statusByCode = {
   card_token_expired: 422,
   card_token_invalid_claims: 422,
   card_token_unknown: 422,
-  rate_limited: 429,
   internal_error: 500,
 } as const;
 
@@ -51,7 +52,6 @@ const titles: Record<number, string> = {
   413: "Payload too large",
   415: "Unsupported media type",
   422: "Unprocessable content",
-  429: "Too many requests",
   500: "Internal error",
 };
 
@@ -99,11 +99,12 @@ export function problemOf(error: AppError, requestId: string): Problem {
   };
 }
 
-export function problemResponse(error: AppError, requestId: string): Response {
-  const body = problemOf(error, requestId);
-  return new Response(JSON.stringify(body), {
-    status: body.status,
-    headers: { "content-type": "application/problem+json" },
+/** Built through the context so headers set by middleware (the request id) are kept. */
+export function problemResponse(c: Context, error: AppError): Response {
+  const requestId: unknown = c.get("requestId");
+  const body = problemOf(error, typeof requestId === "string" ? requestId : "unknown");
+  return c.body(JSON.stringify(body), body.status as ContentfulStatusCode, {
+    "content-type": "application/problem+json",
   });
 }
 

@@ -11,23 +11,14 @@ import { pathToFileURL } from "node:url";
 import { migrateSqlite, openSqlite } from "../db/sqlite.ts";
 import { createApp } from "./app.ts";
 import { type Config, parseConfig } from "./config.ts";
-import type { Deps, DocsAssets } from "./deps.ts";
-import { createLogger } from "./lib/log.ts";
+import { createDeps, type DocsAssets } from "./deps.ts";
 import { prepareInstallation } from "./services/bootstrap.ts";
-import { createKeyRing } from "./services/keys.ts";
 
 export function openNodeDeps(config: Config) {
   if (config.DATABASE_PATH !== ":memory:") mkdirSync(dirname(config.DATABASE_PATH), { recursive: true });
   const database = openSqlite(config.DATABASE_PATH);
-  const clock = () => Date.now();
-  const deps: Deps = {
-    config,
-    database,
-    clock,
-    logger: createLogger(config.LOG_LEVEL),
-    keys: createKeyRing({ database, clock, externalPrivateJwk: config.SIGNING_KEY }),
-    docsAssets: loadDocsAssets(),
-  };
+  const docsAssets = loadDocsAssets();
+  const deps = createDeps({ config, database, ...(docsAssets && { docsAssets }) });
   return { deps, database };
 }
 

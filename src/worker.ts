@@ -2,13 +2,12 @@
  * Workers entry: validates the bindings, builds deps on the D1 database and serves the same app.
  * Migrations are applied by wrangler (`wrangler d1 migrations apply`) from db/migrations.
  */
+import type { ExecutionContext } from "hono";
 import { openD1 } from "../db/d1.ts";
 import { createApp, type App } from "./app.ts";
 import { parseConfig } from "./config.ts";
-import type { Deps } from "./deps.ts";
-import { createLogger } from "./lib/log.ts";
+import { createDeps } from "./deps.ts";
 import { prepareInstallation } from "./services/bootstrap.ts";
-import { createKeyRing } from "./services/keys.ts";
 
 export interface Env {
   DB: Parameters<typeof openD1>[0];
@@ -22,15 +21,7 @@ function appFor(env: Env) {
   if (cached) return cached;
   if (!env.DB) throw new Error("The D1 binding DB is missing: see wrangler.toml");
   const config = parseConfig(env);
-  const database = openD1(env.DB);
-  const clock = () => Date.now();
-  const deps: Deps = {
-    config,
-    database,
-    clock,
-    logger: createLogger(config.LOG_LEVEL),
-    keys: createKeyRing({ database, clock, externalPrivateJwk: config.SIGNING_KEY }),
-  };
+  const deps = createDeps({ config, database: openD1(env.DB) });
   // On Workers nothing can print a generated admin token, so ADMIN_TOKEN must be a secret, and
   // the demo seed runs only when SEED_DEMO is set to 1 for the deployment.
   const ready = prepareInstallation(deps, { seedDemo: env.SEED_DEMO === "1", generateAdminToken: false });
@@ -42,13 +33,9 @@ function appFor(env: Env) {
 }
 
 export default {
-  async fetch(request: Request, env: Env, ctx: unknown): Promise<Response> {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const { app, ready } = appFor(env);
     await ready;
-    return app.fetch(request, env, ctx as never);
-  },
-  async scheduled(_controller: unknown, env: Env): Promise<void> {
-    // Scheduled jobs (points expiry, recompute) arrive with the issues that need them.
-    await appFor(env).ready;
+    return app.fetch(request, env, ctx);
   },
 };

@@ -23,14 +23,32 @@ export type RandomBytes = (length: number) => Uint8Array<ArrayBuffer>;
 export const cryptoRandomBytes: RandomBytes = (length) =>
   crypto.getRandomValues(new Uint8Array(length));
 
+// Within one millisecond, ids from the default source count up from the first one (as ULID's
+// monotonic mode does), so "newest first" is exact for rows made in the same millisecond.
+let last: { ms: number; digits: number[] } | null = null;
+
+function nextDigits(ms: number, random: RandomBytes): number[] {
+  if (random === cryptoRandomBytes && last?.ms === ms) {
+    const digits = [...last.digits];
+    let i = digits.length - 1;
+    while (i >= 0 && digits[i] === 31) digits[i--] = 0;
+    if (i >= 0) digits[i]! += 1;
+    last = { ms, digits };
+    return digits;
+  }
+  const digits = [...random(16)].map((byte) => byte % 32);
+  if (random === cryptoRandomBytes) last = { ms, digits };
+  return digits;
+}
+
 export function newId(kind: IdKind, nowMs: number, random: RandomBytes = cryptoRandomBytes): string {
+  const ms = Math.max(0, Math.floor(nowMs));
   let time = "";
-  let t = Math.max(0, Math.floor(nowMs));
+  let t = ms;
   for (let i = 0; i < 10; i++) {
     time = alphabet[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  let rest = "";
-  for (const byte of random(16)) rest += alphabet[byte % 32];
+  const rest = nextDigits(ms, random).map((d) => alphabet[d]).join("");
   return `${idPrefixes[kind]}_${time}${rest}`;
 }

@@ -41,3 +41,20 @@ export function createLogger(
   };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }
+
+/**
+ * A loggable summary of an unexpected error: names and first lines only. Drizzle puts a failed
+ * query's parameters (member data) after the first line, so those never reach the log.
+ */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, depth = 0; depth < 4 && e !== undefined; depth++) {
+    if (!(e instanceof Error)) {
+      parts.push(typeof e);
+      break;
+    }
+    parts.push(`${e.name}: ${e.message.split("\n")[0]}`);
+    e = e.cause;
+  }
+  return redact(parts.join(" ← "));
+}

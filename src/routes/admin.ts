@@ -1,6 +1,7 @@
 /** Operator routes: the outbox and the signing key ring. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../errors.ts";
+import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { toE164 } from "../lib/phone.ts";
 import { listOutbox } from "../services/outbox.ts";
 import { allow, bearer, createRouter, json, pageOf, PageQuerySchema } from "./common.ts";
@@ -53,9 +54,16 @@ export const adminRouter = createRouter()
       summary: "The signing key ring (no private material)",
       security: bearer,
       middleware: admin,
-      responses: { 200: json(z.object({ items: z.array(SigningKeySchema), nextCursor: z.null() }), "The keys"), ...errorResponses(401, 403) },
+      request: { query: PageQuerySchema },
+      responses: { 200: json(pageOf(SigningKeySchema, "SigningKeyPage"), "The keys, newest first"), ...errorResponses(401, 403) },
     }),
-    async (c) => c.json({ items: await c.var.deps.keys.list(), nextCursor: null }, 200),
+    async (c) => {
+      const { cursor, limit } = c.req.valid("query");
+      // A handful of keys at most: paged in memory, newest first, the cursor being the last kid.
+      const keys = (await c.var.deps.keys.list()).sort((a, b) => b.createdAt - a.createdAt || b.kid.localeCompare(a.kid));
+      const start = cursor ? keys.findIndex((k) => k.kid === decodeCursor(cursor)) + 1 : 0;
+      return c.json(paginate(keys.slice(start), limit, (k) => k.kid), 200);
+    },
   )
   .openapi(
     createRoute({

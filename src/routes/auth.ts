@@ -51,7 +51,7 @@ export const authRouter = createRouter()
       tags: ["Auth"],
       summary: "Send a member a one-time sign-in code (same answer whether or not the contact is enrolled)",
       request: jsonBody(ContactSchema.openapi("MemberCodeStart")),
-      responses: { 202: json(z.object({ status: z.literal("sent") }), "A code is on its way if the contact is enrolled"), ...errorResponses(429) },
+      responses: { 202: json(z.object({ status: z.literal("sent") }), "A code is on its way if the contact is enrolled (at most five in 15 minutes)"), ...errorResponses() },
     }),
     async (c) => {
       await startMemberSignIn(c.var.deps, c.req.valid("json"));

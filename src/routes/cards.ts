@@ -3,7 +3,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../errors.ts";
 import { verifyPresentment } from "../services/card-tokens.ts";
 import { blockCard, findCardByNumber, getCard, replaceCard, unblockCard } from "../services/cards.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody } from "./common.ts";
+import type { Context } from "hono";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, type AppEnv } from "./common.ts";
 import { CardNumberParam, CardSchema, PosSummarySchema, VerifyCardSchema } from "./schemas.ts";
 
 const CardParams = z.object({ cardNumber: CardNumberParam });
@@ -12,6 +13,24 @@ const BlockSchema = z
   .object({ reason: z.enum(["blocked", "lost"]).default("blocked").openapi({ description: "'lost' cannot be unblocked, only replaced" }) })
   .strict()
   .openapi("BlockCard");
+
+/**
+ * The card a caller may act on. Members learn nothing about other cards, not even whether a
+ * number exists: an unknown number and someone else's card are both 403 to them.
+ */
+async function cardFor(c: Context<AppEnv>, cardNumber: string) {
+  const principal = c.var.principal;
+  try {
+    const card = await findCardByNumber(c.var.deps, cardNumber);
+    assertSelfOrStaff(principal, card.memberId);
+    return card;
+  } catch (error) {
+    if (principal.role === "member" && error instanceof AppError && error.code === "card_not_found") {
+      throw new AppError("forbidden", "Members may only see their own cards.");
+    }
+    throw error;
+  }
+}
 
 export const cardsRouter = createRouter()
   .openapi(
@@ -46,8 +65,7 @@ export const cardsRouter = createRouter()
     }),
     async (c) => {
       const { cardNumber } = c.req.valid("param");
-      const card = await findCardByNumber(c.var.deps, cardNumber);
-      assertSelfOrStaff(c.var.principal, card.memberId);
+      await cardFor(c, cardNumber);
       return c.json(await getCard(c.var.deps, cardNumber), 200);
     },
   )
@@ -64,8 +82,7 @@ export const cardsRouter = createRouter()
     }),
     async (c) => {
       const { cardNumber } = c.req.valid("param");
-      const card = await findCardByNumber(c.var.deps, cardNumber);
-      assertSelfOrStaff(c.var.principal, card.memberId);
+      await cardFor(c, cardNumber);
       // The body is optional: without one the card is blocked, not reported lost.
       const body = c.req.valid("json") as z.infer<typeof BlockSchema> | undefined;
       return c.json(await blockCard(c.var.deps, c.var.principal, cardNumber, body?.reason ?? "blocked"), 200);

@@ -97,10 +97,10 @@ export const partnersRouter = createRouter()
       summary: "List a partner's API keys (never the keys themselves)",
       security: bearer,
       middleware: allow("admin"),
-      request: { params: PartnerParams },
+      request: { params: PartnerParams, query: PageQuerySchema },
       responses: { 200: json(pageOf(PartnerKeySchema, "PartnerKeyPage"), "The keys"), ...errorResponses(401, 403, 404) },
     }),
-    async (c) => c.json(await listPartnerKeys(c.var.deps, c.req.valid("param").partnerId), 200),
+    async (c) => c.json(await listPartnerKeys(c.var.deps, c.req.valid("param").partnerId, c.req.valid("query")), 200),
   )
   .openapi(
     createRoute({

@@ -29,6 +29,7 @@ export const EnrollMemberSchema = z
         channels: z.array(ConsentChannelSchema).min(1).max(3),
         source: z.string().trim().min(1).max(100).openapi({ example: "signup-form" }),
       })
+      .strict()
       .optional()
       .openapi({ description: "Recorded separately with purpose, channel, time and source" }),
   })

@@ -133,8 +133,9 @@ function sixDigitCode(): string {
 }
 
 /**
- * Sends a sign-in code. Answers the same whether or not the contact belongs to a member, so the
- * endpoint cannot be used to find out who is enrolled.
+ * Sends a sign-in code. Answers the same whether or not the contact belongs to a member — also
+ * past the rate limit, where no code is sent — so the endpoint cannot tell who is enrolled.
+ * A new code supersedes the contact's earlier ones: only the latest code works.
  */
 export async function startMemberSignIn(deps: Deps, contact: Contact): Promise<void> {
   const { channel, recipient } = recipientOf(contact);
@@ -148,7 +149,8 @@ export async function startMemberSignIn(deps: Deps, contact: Contact): Promise<v
     .from(otpCodes)
     .where(and(eq(otpCodes.recipient, recipient), gt(otpCodes.createdAt, now - OTP_WINDOW_MS)));
   if ((recent?.n ?? 0) >= OTP_MAX_PER_WINDOW) {
-    throw new AppError("rate_limited", "Too many codes requested; try again in a few minutes.");
+    deps.logger.warn("sign-in codes rate limited", { memberId: member.id });
+    return;
   }
   const code = sixDigitCode();
   const id = newId("otp", now);
@@ -161,6 +163,7 @@ export async function startMemberSignIn(deps: Deps, contact: Contact): Promise<v
     kind: "sign_in_code",
   });
   await deps.database.atomic([
+    db.update(otpCodes).set({ consumedAt: now }).where(and(eq(otpCodes.recipient, recipient), isNull(otpCodes.consumedAt))),
     db.insert(otpCodes).values({ id, recipient, memberId: member.id, codeHash: await sha256Hex(`${id}:${code}`), createdAt: now, expiresAt: now + OTP_TTL_MS }),
     message.statement,
   ]);
@@ -185,9 +188,11 @@ export async function verifyMemberSignIn(deps: Deps, input: Contact & { code: st
     ]);
     throw invalid;
   }
-  await deps.database.atomic([
+  // Conditional on the code still being unused: of two simultaneous verifies, one wins.
+  const [consumed] = await deps.database.atomic([
     db.update(otpCodes).set({ consumedAt: now }).where(and(eq(otpCodes.id, otp.id), isNull(otpCodes.consumedAt))),
   ]);
+  if (consumed !== 1) throw invalid;
   const session = await issueToken(deps, MEMBER_TOKEN_TYP, otp.memberId, deps.config.MEMBER_TOKEN_TTL_SECONDS);
   return { ...session, memberId: otp.memberId };
 }

@@ -1,5 +1,6 @@
 /** Membership cards: issue, block, unblock, replace. One active card per member (a SQL guard). */
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { isConstraintViolation } from "../../db/database.ts";
 import { cards } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { cardNumberFrom } from "../domain/luhn.ts";
@@ -53,15 +54,21 @@ function activeCardExists(memberId: string): AppError {
   return new AppError("active_card_exists", "The member already has an active card.", { memberId });
 }
 
-/** Runs a card write; the one-active-card index turns a concurrent issue into a clean 409. */
-async function guardOneActive(memberId: string, run: () => Promise<void>) {
-  try {
-    await run();
-  } catch (error) {
-    if (String(error).includes("cards.member_id") || String(error).includes("UNIQUE")) {
-      throw activeCardExists(memberId);
+/**
+ * Runs a card write with a fresh random number: the one-active-card index turns a concurrent
+ * issue into a clean 409, and the (one in 10^11) clash with an existing number is drawn again.
+ */
+async function writeCard(memberId: string, run: (number: string) => Promise<unknown>) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run(randomCardNumber());
+      return;
+    } catch (error) {
+      // The partial index on cards(member_id) WHERE status = 'active' reports as cards.member_id.
+      if (isConstraintViolation(error, "UNIQUE", "cards.member_id")) throw activeCardExists(memberId);
+      if (attempt < 3 && isConstraintViolation(error, "UNIQUE", "cards.number")) continue;
+      throw error;
     }
-    throw error;
   }
 }
 
@@ -72,14 +79,15 @@ export async function issueCard(deps: Deps, actor: Principal, memberId: string):
   }
   if (await activeCardOf(deps, memberId)) throw activeCardExists(memberId);
   const now = deps.clock();
-  const row = { id: newId("card", now), memberId, number: randomCardNumber(), status: "active" as const, replacedBy: null, issuedAt: now, statusChangedAt: now };
+  const row = { id: newId("card", now), memberId, number: "", status: "active" as const, replacedBy: null, issuedAt: now, statusChangedAt: now };
   const { db } = deps.database;
-  await guardOneActive(memberId, () =>
-    deps.database.atomic([
+  await writeCard(memberId, (number) => {
+    row.number = number;
+    return deps.database.atomic([
       db.insert(cards).values(row),
       auditStatement(deps, actor, "card.issue", { type: "card", id: row.id }),
-    ]),
-  );
+    ]);
+  });
   return toCardView(row, null);
 }
 
@@ -103,12 +111,16 @@ export async function unblockCard(deps: Deps, actor: Principal, number: string):
     throw new AppError("card_state_conflict", `A ${card.status} card cannot be unblocked${card.status === "lost" ? "; replace it" : ""}.`, { status: card.status });
   }
   const { db } = deps.database;
-  await guardOneActive(card.memberId, () =>
-    deps.database.atomic([
+  try {
+    await deps.database.atomic([
       db.update(cards).set({ status: "active", statusChangedAt: deps.clock() }).where(and(eq(cards.id, card.id), eq(cards.status, "blocked"))),
       auditStatement(deps, actor, "card.unblock", { type: "card", id: card.id }),
-    ]),
-  );
+    ]);
+  } catch (error) {
+    // Another card became active meanwhile: the partial UNIQUE index keeps one.
+    if (isConstraintViolation(error, "UNIQUE", "cards.member_id")) throw activeCardExists(card.memberId);
+    throw error;
+  }
   return getCard(deps, number);
 }
 
@@ -122,15 +134,16 @@ export async function replaceCard(deps: Deps, actor: Principal, number: string):
     throw new AppError("card_replaced", "This card was already replaced.", { status: card.status });
   }
   const now = deps.clock();
-  const successor = { id: newId("card", now), memberId: card.memberId, number: randomCardNumber(), status: "active" as const, replacedBy: null, issuedAt: now, statusChangedAt: now };
+  const successor = { id: newId("card", now), memberId: card.memberId, number: "", status: "active" as const, replacedBy: null, issuedAt: now, statusChangedAt: now };
   const { db } = deps.database;
-  await guardOneActive(card.memberId, () =>
-    deps.database.atomic([
+  await writeCard(card.memberId, (number) => {
+    successor.number = number;
+    return deps.database.atomic([
       db.update(cards).set({ status: "replaced", replacedBy: successor.id, statusChangedAt: now }).where(and(eq(cards.id, card.id), eq(cards.status, card.status))),
       db.insert(cards).values(successor),
       auditStatement(deps, actor, "card.replace", { type: "card", id: card.id }),
-    ]),
-  );
+    ]);
+  });
   return toCardView(successor, null);
 }
 
@@ -150,6 +163,12 @@ export async function listMemberCards(deps: Deps, memberId: string, page: { curs
     .limit(page.limit + 1);
   const result = paginate(rows, page.limit, (r) => r.id);
   const byId = new Map(rows.map((r) => [r.id, r.number]));
+  // A successor is newer, so on an earlier page: look up those this page does not hold.
+  const missing = [...new Set(result.items.map((r) => r.replacedBy).filter((id): id is string => id !== null && !byId.has(id)))];
+  if (missing.length) {
+    const successors = await deps.database.db.select({ id: cards.id, number: cards.number }).from(cards).where(inArray(cards.id, missing));
+    for (const s of successors) byId.set(s.id, s.number);
+  }
   return { items: result.items.map((r) => toCardView(r, r.replacedBy ? byId.get(r.replacedBy) ?? null : null)), nextCursor: result.nextCursor };
 }
 

@@ -1,5 +1,6 @@
 /** Members: enrollment, reading, updating and searching. */
 import { and, desc, eq, exists, inArray, like, lt, or, sql, type SQL } from "drizzle-orm";
+import { isConstraintViolation } from "../../db/database.ts";
 import { cards, consents, memberBalances, members } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, type FieldError } from "../errors.ts";
@@ -65,12 +66,14 @@ async function assertContactsFree(deps: Deps, email: string | null | undefined, 
   if (email) conditions.push(eq(members.email, email));
   if (phone) conditions.push(eq(members.phone, phone));
   if (conditions.length === 0) return;
-  const [clash] = await deps.database.db
+  const rows = await deps.database.db
     .select({ id: members.id, email: members.email, phone: members.phone })
     .from(members)
     .where(or(...conditions))
     .limit(2);
-  if (clash && clash.id !== self) {
+  // The member being updated may match its own email while another member holds the phone.
+  const clash = rows.find((row) => row.id !== self);
+  if (clash) {
     const field = email && clash.email === email ? "email" : "phone";
     throw new AppError("member_exists", `A member with this ${field} already exists.`, {
       memberId: clash.id,
@@ -84,7 +87,7 @@ async function translateUniqueViolation<T>(deps: Deps, input: { email?: string |
   try {
     return await run();
   } catch (error) {
-    if (String(error).includes("UNIQUE")) {
+    if (isConstraintViolation(error, "UNIQUE")) {
       await assertContactsFree(deps, input.email, input.phone, self);
     }
     throw error;

@@ -70,14 +70,16 @@ export async function createPartnerKey(
   return { ...toKeyView(row), key };
 }
 
-export async function listPartnerKeys(deps: Deps, partnerId: string) {
+export async function listPartnerKeys(deps: Deps, partnerId: string, page: { cursor?: string | undefined; limit: number }) {
   await getPartner(deps, partnerId);
   const rows = await deps.database.db
     .select()
     .from(partnerApiKeys)
-    .where(eq(partnerApiKeys.partnerId, partnerId))
-    .orderBy(desc(partnerApiKeys.id));
-  return { items: rows.map(toKeyView), nextCursor: null };
+    .where(and(eq(partnerApiKeys.partnerId, partnerId), page.cursor ? lt(partnerApiKeys.id, decodeCursor(page.cursor)) : undefined))
+    .orderBy(desc(partnerApiKeys.id))
+    .limit(page.limit + 1);
+  const result = paginate(rows, page.limit, (r) => r.id);
+  return { items: result.items.map(toKeyView), nextCursor: result.nextCursor };
 }
 
 export async function revokePartnerKey(deps: Deps, actor: Principal, partnerId: string, keyId: string) {

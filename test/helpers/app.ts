@@ -5,9 +5,7 @@
 import { migrateSqlite, openSqlite, type SqliteDatabase } from "../../db/sqlite.ts";
 import { createApp } from "../../src/app.ts";
 import { parseConfig } from "../../src/config.ts";
-import type { Deps } from "../../src/deps.ts";
-import { createLogger } from "../../src/lib/log.ts";
-import { createKeyRing } from "../../src/services/keys.ts";
+import { createDeps, type Deps } from "../../src/deps.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 export const T0 = Date.parse("2026-03-02T09:00:00Z");
@@ -34,13 +32,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const logs: string[] = [];
   const config = parseConfig({ ADMIN_TOKEN, LOG_LEVEL: "debug", ...env });
   const now = () => clock.now;
-  const deps: Deps = {
-    config,
-    database,
-    clock: now,
-    logger: createLogger(config.LOG_LEVEL, (line) => logs.push(line)),
-    keys: createKeyRing({ database, clock: now, externalPrivateJwk: config.SIGNING_KEY }),
-  };
+  const deps = createDeps({ config, database, clock: now, logWriter: (line) => logs.push(line) });
   await deps.keys.ensure();
   const app = createApp(deps);
   const call: TestApp["call"] = (method, path, opts = {}) => {

@@ -1,0 +1,90 @@
+/** database.atomic(): a list of statements commits whole or not at all (better-sqlite3 side). */
+import { count, eq } from "drizzle-orm";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openSqlite, migrateSqlite } from "../../db/sqlite.ts";
+import { cards, memberBalances, members } from "../../db/schema.ts";
+import { T0 } from "../helpers/app.ts";
+
+function freshDatabase() {
+  const database = openSqlite(":memory:");
+  migrateSqlite(database);
+  return database;
+}
+
+const member = (id: string, email: string) => ({ id, name: "테스트", email, createdAt: T0, updatedAt: T0 });
+
+async function countMembers(database: ReturnType<typeof freshDatabase>) {
+  const [row] = await database.db.select({ n: count() }).from(members);
+  return row!.n;
+}
+
+describe("atomic units on better-sqlite3", () => {
+  it("commits every statement of a valid list", async () => {
+    const database = freshDatabase();
+    const { db } = database;
+    await database.atomic([
+      db.insert(members).values(member("mem_a", "a@example.com")),
+      db.insert(memberBalances).values({ memberId: "mem_a", available: 10, updatedAt: T0 }),
+      db.insert(cards).values({ id: "crd_a", memberId: "mem_a", number: "9410000000000018", status: "active", issuedAt: T0, statusChangedAt: T0 }),
+    ]);
+    expect(await countMembers(database)).toBe(1);
+    const [balance] = await db.select().from(memberBalances).where(eq(memberBalances.memberId, "mem_a"));
+    expect(balance!.available).toBe(10);
+  });
+
+  it("rolls back the whole list when a later statement breaks a CHECK", async () => {
+    const database = freshDatabase();
+    const { db } = database;
+    await expect(
+      database.atomic([
+        db.insert(members).values(member("mem_b", "b@example.com")),
+        db.insert(memberBalances).values({ memberId: "mem_b", available: -1, updatedAt: T0 }),
+      ]),
+    ).rejects.toThrow(/CHECK constraint failed/);
+    expect(await countMembers(database)).toBe(0);
+  });
+
+  it("rolls back the whole list when a later statement breaks a UNIQUE", async () => {
+    const database = freshDatabase();
+    const { db } = database;
+    await database.atomic([db.insert(members).values(member("mem_c", "c@example.com"))]);
+    await expect(
+      database.atomic([
+        db.insert(members).values(member("mem_d", "d@example.com")),
+        db.update(members).set({ name: "changed" }).where(eq(members.id, "mem_c")),
+        db.insert(members).values(member("mem_e", "c@example.com")),
+      ]),
+    ).rejects.toThrow(/UNIQUE constraint failed/);
+    expect(await countMembers(database)).toBe(1);
+    const [c] = await db.select().from(members).where(eq(members.id, "mem_c"));
+    expect(c!.name).toBe("테스트");
+  });
+
+  it("lets a guard in SQL decide a race: one active card per member", async () => {
+    const database = freshDatabase();
+    const { db } = database;
+    await database.atomic([db.insert(members).values(member("mem_f", "f@example.com"))]);
+    const card = (id: string, number: string) => db.insert(cards).values({ id, memberId: "mem_f", number, status: "active", issuedAt: T0, statusChangedAt: T0 });
+    const results = await Promise.allSettled([database.atomic([card("crd_1", "9410000000000026")]), database.atomic([card("crd_2", "9410000000000034")])]);
+    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const [row] = await db.select({ n: count() }).from(cards);
+    expect(row!.n).toBe(1);
+  });
+
+  it("opens files with the durability settings the ledger relies on", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dangol-atomic-"));
+    const database = openSqlite(join(dir, "pragmas.db"));
+    try {
+      expect(database.sqlite.pragma("journal_mode", { simple: true })).toBe("wal");
+      expect(database.sqlite.pragma("synchronous", { simple: true })).toBe(2); // FULL
+      expect(database.sqlite.pragma("foreign_keys", { simple: true })).toBe(1);
+      expect(database.sqlite.pragma("busy_timeout", { simple: true })).toBeGreaterThan(0);
+    } finally {
+      database.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

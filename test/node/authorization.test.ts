@@ -1,0 +1,466 @@
+/**
+ * The authorization matrix: every route × every principal → allowed (the route's exact 2xx) or
+ * denied (401 for no credential, 403 for the wrong one), as problem+json.
+ *
+ * The routes come from the generated OpenAPI document: a route added without a row here fails
+ * the first test. Routes that change state act on objects made for the case, so no case depends
+ * on another having run, and denied calls are checked to have changed nothing.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, createTestApp, type TestApp } from "../helpers/app.ts";
+import { expectStatus, givenCard, givenMember, givenPartner, givenStaff, memberToken } from "../helpers/factories.ts";
+
+const ROLES = ["anonymous", "admin", "adminStaff", "marketer", "partner", "memberSelf", "memberOther"] as const;
+type Role = (typeof ROLES)[number];
+
+const EVERYONE: readonly Role[] = ROLES;
+const ADMINS: readonly Role[] = ["admin", "adminStaff"];
+const STAFF: readonly Role[] = [...ADMINS, "marketer"];
+/** For routes without a member in the path, memberSelf and memberOther carry the same credential. */
+const MEMBERS: readonly Role[] = ["memberSelf", "memberOther"];
+
+interface Subject {
+  member: { id: string; email: string | null };
+  card: { number: string } | null;
+  /** The subject's member token, made on first use. */
+  token(): Promise<string>;
+}
+
+interface World {
+  t: TestApp;
+  /** The member the member principal is: memberSelf acts on a, memberOther is a acting on b. */
+  a: Subject;
+  b: Subject;
+  partner: { id: string; key: string; keyId: string };
+  otherPartner: { id: string; key: string; keyId: string };
+  adminStaff: { email: string; password: string; token: string };
+  marketer: { email: string; password: string; token: string };
+}
+
+interface Ctx {
+  w: World;
+  role: Role;
+  /** The member (and card) the request is about: the caller's own for memberSelf, someone else's for memberOther. */
+  subject: Subject;
+  /** Values made by the row's setup: path params by name, and anything its body needs. */
+  vars: Record<string, string>;
+}
+
+interface Row {
+  /** Who gets through; everybody else is denied. */
+  allow: readonly Role[];
+  /** The exact status an allowed call gets. */
+  ok: 200 | 201 | 202 | 204;
+  /** State-changing routes get a new member (with a card) per case. */
+  fresh?: "member" | "memberWithCard";
+  /** Makes what the case needs (with the admin token) before the call; returns path params and body inputs. */
+  setup?: (ctx: Ctx) => Promise<Record<string, string>>;
+  body?: (ctx: Ctx) => unknown;
+  /** After a denied call: what the route would have changed is as it was. */
+  unchanged?: (ctx: Ctx) => Promise<void>;
+}
+
+let seq = 0;
+const nextId = () => `${Date.now().toString(36)}-${(seq++).toString(36)}`;
+
+async function newSubject(t: TestApp, withCard: boolean): Promise<Subject> {
+  // Email only: phones from the member factory are random enough to collide across many members.
+  const member = await givenMember(t, { phone: null });
+  const card = withCard ? await givenCard(t, member.id) : null;
+  let token: Promise<string> | undefined;
+  return { member, card, token: () => (token ??= memberToken(t, member)) };
+}
+
+async function adminJson<T>(t: TestApp, method: string, path: string, status: number, body?: unknown): Promise<T> {
+  const res = await expectStatus(await t.call(method, path, body === undefined ? {} : { body }), status);
+  return (await res.json()) as T;
+}
+
+async function cardStatus(ctx: Ctx) {
+  return (await adminJson<{ status: string }>(ctx.w.t, "GET", `/v1/cards/${ctx.subject.card!.number}`, 200)).status;
+}
+
+/** The spec. Keys are "METHOD path" exactly as in the OpenAPI document. */
+const matrix: Record<string, Row> = {
+  // System: public, whatever the caller presents.
+  "GET /health": { allow: EVERYONE, ok: 200 },
+  "GET /.well-known/jwks.json": { allow: EVERYONE, ok: 200 },
+
+  // Sign-in: public by nature.
+  "POST /v1/auth/login": {
+    allow: EVERYONE,
+    ok: 200,
+    body: ({ w }) => ({ email: w.marketer.email, password: w.marketer.password }),
+  },
+  "POST /v1/auth/member/start": {
+    allow: EVERYONE,
+    ok: 202,
+    // Not enrolled: same answer, and no code, so no rate limit builds up across cases.
+    body: () => ({ email: `not-enrolled-${nextId()}@example.com` }),
+  },
+  "POST /v1/auth/member/verify": {
+    allow: EVERYONE,
+    ok: 200,
+    setup: async ({ w }) => {
+      // A member of its own, so the outbox holds exactly one code for the address.
+      const member = await givenMember(w.t, { phone: null });
+      await expectStatus(await w.t.call("POST", "/v1/auth/member/start", { token: null, body: { email: member.email } }), 202);
+      const page = await adminJson<{ items: { body: string }[] }>(w.t, "GET", `/v1/outbox?recipient=${encodeURIComponent(member.email!)}`, 200);
+      expect(page.items).toHaveLength(1);
+      return { email: member.email!, code: /\b(\d{6})\b/.exec(page.items[0]!.body)![1]! };
+    },
+    body: ({ vars }) => ({ email: vars.email, code: vars.code }),
+  },
+
+  // Staff accounts: admins only.
+  "POST /v1/staff": {
+    allow: ADMINS,
+    ok: 201,
+    setup: async () => ({ email: `staff-${nextId()}@dangol.test` }),
+    body: ({ vars }) => ({ email: vars.email, name: "New marketer", role: "marketer", password: "a long enough password" }),
+    unchanged: async ({ w, vars }) => {
+      const res = await w.t.call("POST", "/v1/auth/login", { token: null, body: { email: vars.email, password: "a long enough password" } });
+      expect(res.status).toBe(401);
+    },
+  },
+  "GET /v1/staff": { allow: ADMINS, ok: 200 },
+
+  // Members: staff read, admins write, a member reads and edits only itself.
+  "POST /v1/members": {
+    allow: ADMINS,
+    ok: 201,
+    setup: async () => ({ email: `enrol-${nextId()}@example.com` }),
+    body: ({ vars }) => ({ name: "이서연", email: vars.email }),
+    unchanged: async ({ w, vars }) => {
+      const page = await adminJson<{ items: unknown[] }>(w.t, "GET", `/v1/members?q=${encodeURIComponent(vars.email!)}`, 200);
+      expect(page.items).toEqual([]);
+    },
+  },
+  "GET /v1/members": { allow: STAFF, ok: 200 },
+  "GET /v1/members/{memberId}": { allow: [...STAFF, "memberSelf"], ok: 200 },
+  "PATCH /v1/members/{memberId}": {
+    allow: [...ADMINS, "memberSelf"],
+    ok: 200,
+    fresh: "member",
+    body: () => ({ region: "서울 마포구" }),
+    unchanged: async ({ w, subject }) => {
+      expect((await adminJson<{ region: string | null }>(w.t, "GET", `/v1/members/${subject.member.id}`, 200)).region).toBeNull();
+    },
+  },
+
+  // Cards.
+  "POST /v1/members/{memberId}/cards": {
+    allow: ADMINS,
+    ok: 201,
+    fresh: "member",
+    unchanged: async ({ w, subject }) => {
+      expect((await adminJson<{ items: unknown[] }>(w.t, "GET", `/v1/members/${subject.member.id}/cards`, 200)).items).toEqual([]);
+    },
+  },
+  "GET /v1/members/{memberId}/cards": { allow: [...STAFF, "memberSelf"], ok: 200 },
+  "POST /v1/cards/verify": {
+    allow: ["partner", ...ADMINS],
+    ok: 200,
+    body: ({ w }) => ({ cardNumber: w.a.card!.number }),
+  },
+  "GET /v1/cards/{cardNumber}": { allow: [...STAFF, "memberSelf"], ok: 200 },
+  "POST /v1/cards/{cardNumber}/block": {
+    allow: [...ADMINS, "memberSelf"],
+    ok: 200,
+    fresh: "memberWithCard",
+    body: () => ({ reason: "lost" }),
+    unchanged: async (ctx) => expect(await cardStatus(ctx)).toBe("active"),
+  },
+  "POST /v1/cards/{cardNumber}/unblock": {
+    allow: ADMINS,
+    ok: 200,
+    fresh: "memberWithCard",
+    setup: async ({ w, subject }) => {
+      await adminJson(w.t, "POST", `/v1/cards/${subject.card!.number}/block`, 200, { reason: "blocked" });
+      return {};
+    },
+    unchanged: async (ctx) => expect(await cardStatus(ctx)).toBe("blocked"),
+  },
+  "POST /v1/cards/{cardNumber}/replace": {
+    allow: ADMINS,
+    ok: 201,
+    fresh: "memberWithCard",
+    unchanged: async (ctx) => expect(await cardStatus(ctx)).toBe("active"),
+  },
+
+  // Member self-service: members only (a staff credential has no card to show).
+  "GET /v1/me": { allow: MEMBERS, ok: 200 },
+  "GET /v1/me/card/token": { allow: MEMBERS, ok: 200 },
+  "GET /v1/me/card/qr.svg": { allow: MEMBERS, ok: 200 },
+  "GET /v1/me/card/qr.png": { allow: MEMBERS, ok: 200 },
+
+  // Partners: admins manage, staff list, a partner key reads only its own partner.
+  "POST /v1/partners": {
+    allow: ADMINS,
+    ok: 201,
+    body: () => ({ name: "달빛베이커리 합정", category: "bakery" }),
+  },
+  "GET /v1/partners": { allow: STAFF, ok: 200 },
+  "GET /v1/partners/{partnerId}": { allow: [...STAFF, "partner"], ok: 200 },
+  "POST /v1/partners/{partnerId}/keys": {
+    allow: ADMINS,
+    ok: 201,
+    setup: async () => ({ keyName: `POS ${nextId()}` }),
+    body: ({ vars }) => ({ name: vars.keyName, scopes: ["cards:verify"] }),
+    unchanged: async ({ w, vars }) => {
+      const keys = await adminJson<{ items: { name: string }[] }>(w.t, "GET", `/v1/partners/${w.partner.id}/keys?limit=100`, 200);
+      expect(keys.items.map((k) => k.name)).not.toContain(vars.keyName);
+    },
+  },
+  "GET /v1/partners/{partnerId}/keys": { allow: ADMINS, ok: 200 },
+  "POST /v1/partners/{partnerId}/keys/{keyId}/revoke": {
+    allow: ADMINS,
+    ok: 200,
+    setup: async ({ w }) => {
+      // Never the partner principal's own key: a key made for this case.
+      const key = await adminJson<{ id: string }>(w.t, "POST", `/v1/partners/${w.partner.id}/keys`, 201, { name: "to revoke" });
+      return { keyId: key.id };
+    },
+    unchanged: async ({ w, vars }) => {
+      const keys = await adminJson<{ items: { id: string; revokedAt: string | null }[] }>(w.t, "GET", `/v1/partners/${w.partner.id}/keys?limit=100`, 200);
+      expect(keys.items.find((k) => k.id === vars.keyId)?.revokedAt).toBeNull();
+    },
+  },
+
+  // Operations: admins only. The outbox holds sign-in codes.
+  "GET /v1/outbox": { allow: ADMINS, ok: 200 },
+  "GET /v1/admin/signing-keys": { allow: ADMINS, ok: 200 },
+  "POST /v1/admin/signing-keys/rotate": { allow: ADMINS, ok: 201 },
+  "DELETE /v1/admin/signing-keys/{kid}": {
+    allow: ADMINS,
+    ok: 204,
+    setup: async ({ w }) => {
+      // Rotate twice and remove the middle key: it never signed anything, so every credential
+      // in this file keeps verifying.
+      const middle = await adminJson<{ kid: string }>(w.t, "POST", "/v1/admin/signing-keys/rotate", 201);
+      await adminJson(w.t, "POST", "/v1/admin/signing-keys/rotate", 201);
+      return { kid: middle.kid };
+    },
+    unchanged: async ({ w, vars }) => {
+      const ring = await adminJson<{ items: { kid: string }[] }>(w.t, "GET", "/v1/admin/signing-keys?limit=100", 200);
+      expect(ring.items.map((k) => k.kid)).toContain(vars.kid);
+    },
+  },
+};
+
+/** Plain Hono routes outside the OpenAPI document: the document itself and Swagger UI. */
+const plainRoutes: Record<string, Row> = {
+  "GET /openapi.json": { allow: EVERYONE, ok: 200 },
+  "GET /docs": { allow: EVERYONE, ok: 200 },
+  "GET /docs/init.js": { allow: EVERYONE, ok: 200 },
+};
+
+let w: World;
+
+beforeAll(async () => {
+  const t = await createTestApp();
+  const [a, b] = [await newSubject(t, true), await newSubject(t, true)];
+  await a.token();
+  w = {
+    t,
+    a,
+    b,
+    partner: await givenPartner(t, "별빛시네마 강남"),
+    otherPartner: await givenPartner(t, "한빛서점 종로"),
+    adminStaff: await givenStaff(t, "admin"),
+    marketer: await givenStaff(t, "marketer"),
+  };
+});
+
+async function subjectFor(row: Row, role: Role): Promise<Subject> {
+  if (row.fresh) return newSubject(w.t, row.fresh === "memberWithCard");
+  return role === "memberOther" ? w.b : w.a;
+}
+
+async function tokenOf(role: Role, subject: Subject): Promise<string | null> {
+  switch (role) {
+    case "anonymous":
+      return null;
+    case "admin":
+      return ADMIN_TOKEN;
+    case "adminStaff":
+      return w.adminStaff.token;
+    case "marketer":
+      return w.marketer.token;
+    case "partner":
+      return w.partner.key;
+    case "memberSelf":
+      return subject.token();
+    case "memberOther":
+      // Member a, acting on somebody else's record.
+      return w.a.token();
+  }
+}
+
+function fillPath(template: string, ctx: Ctx): string {
+  const defaults: Record<string, () => string> = {
+    memberId: () => ctx.subject.member.id,
+    cardNumber: () => ctx.subject.card!.number,
+    partnerId: () => w.partner.id,
+  };
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = ctx.vars[name] ?? defaults[name]?.();
+    if (value === undefined) throw new Error(`no value for {${name}} in ${template}`);
+    return encodeURIComponent(value);
+  });
+}
+
+/** A denial: 401 unauthorized without a (valid) credential, 403 forbidden with the wrong one. */
+async function expectDenied(res: Response, code: "unauthorized" | "forbidden") {
+  const status = code === "unauthorized" ? 401 : 403;
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const problem = JSON.parse(text) as { code: string; status: number; requestId: string };
+  expect(problem).toMatchObject({ code, status });
+  expect(problem.requestId).toEqual(expect.any(String));
+}
+
+function expectation(row: Row, role: Role): string {
+  if (row.allow.includes(role)) return `allowed (${row.ok})`;
+  return role === "anonymous" ? "denied (401)" : "denied (403)";
+}
+
+async function runCase(key: string, row: Row, role: Role) {
+  const [method, template] = key.split(" ") as [string, string];
+  const subject = await subjectFor(row, role);
+  // The credential first: a member token goes through the outbox, and setups may use it too.
+  const token = await tokenOf(role, subject);
+  const ctx: Ctx = { w, role, subject, vars: {} };
+  ctx.vars = (await row.setup?.(ctx)) ?? {};
+  const body = row.body?.(ctx);
+  const res = await w.t.call(method, fillPath(template, ctx), { token, ...(body === undefined ? {} : { body }) });
+  if (row.allow.includes(role)) {
+    const text = await res.clone().text();
+    expect(res.status, text).toBe(row.ok);
+    expect(res.headers.get("content-type") ?? "").not.toContain("problem+json");
+  } else {
+    await expectDenied(res, role === "anonymous" ? "unauthorized" : "forbidden");
+    await row.unchanged?.(ctx);
+  }
+}
+
+describe("the matrix covers the API", () => {
+  it("has exactly one row per operation in the OpenAPI document", async () => {
+    const doc = (await (await w.t.call("GET", "/openapi.json", { token: null })).json()) as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+    expect(documented.sort()).toEqual(Object.keys(matrix).sort());
+  });
+
+  it("marks as public exactly the operations the document declares without security, and documents 401/403 on the rest", async () => {
+    const doc = (await (await w.t.call("GET", "/openapi.json", { token: null })).json()) as {
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+    };
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const row = matrix[`${method.toUpperCase()} ${path}`];
+        if (!row) continue; // the test above names it
+        const isPublic = row.allow.includes("anonymous");
+        expect({ route: `${method.toUpperCase()} ${path}`, secured: op.security !== undefined }).toEqual({ route: `${method.toUpperCase()} ${path}`, secured: !isPublic });
+        if (!isPublic) expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(["401", "403"]));
+      }
+    }
+  });
+});
+
+describe.each(Object.entries({ ...matrix, ...plainRoutes }))("%s", (key, row) => {
+  it.each(ROLES.map((role) => [role, expectation(row, role)] as const))("%s → %s", async (role) => {
+    await runCase(key, row, role);
+  });
+});
+
+describe("credentials that are not what they claim", () => {
+  it("a card token from GET /v1/me/card/token is not a bearer credential", async () => {
+    const minted = await tokenJson<{ token: string }>("GET", "/v1/me/card/token", await w.a.token());
+    for (const [method, path] of [
+      ["GET", "/v1/me"],
+      ["GET", `/v1/members/${w.a.member.id}`],
+      ["GET", `/v1/cards/${w.a.card!.number}`],
+    ] as const) {
+      await expectDenied(await w.t.call(method, path, { token: minted.token }), "unauthorized");
+    }
+    await expectDenied(await w.t.call("POST", "/v1/cards/verify", { token: minted.token, body: { token: minted.token } }), "unauthorized");
+  });
+
+  it("a revoked partner key is a 401, and was a 200 just before", async () => {
+    const key = await adminJson<{ id: string; key: string }>(w.t, "POST", `/v1/partners/${w.partner.id}/keys`, 201, { name: "soon revoked" });
+    await expectStatus(await w.t.call("GET", `/v1/partners/${w.partner.id}`, { token: key.key }), 200);
+    await adminJson(w.t, "POST", `/v1/partners/${w.partner.id}/keys/${key.id}/revoke`, 200);
+    await expectDenied(await w.t.call("GET", `/v1/partners/${w.partner.id}`, { token: key.key }), "unauthorized");
+    await expectDenied(await w.t.call("POST", "/v1/cards/verify", { token: key.key, body: { cardNumber: w.a.card!.number } }), "unauthorized");
+  });
+
+  it("a partner key without the cards:verify scope may not verify cards", async () => {
+    const key = await adminJson<{ key: string }>(w.t, "POST", `/v1/partners/${w.partner.id}/keys`, 201, { name: "statements only", scopes: ["statements:read"] });
+    await expectDenied(await w.t.call("POST", "/v1/cards/verify", { token: key.key, body: { cardNumber: w.a.card!.number } }), "forbidden");
+  });
+
+  const tamper = (token: string) => `${token.slice(0, -2)}${token.endsWith("AA") ? "BB" : "AA"}`;
+  const malformed: Array<[string, () => string]> = [
+    ["Basic credentials", () => "Basic YWRtaW46YWRtaW4="],
+    ["the scheme alone", () => "Bearer"],
+    ["two tokens", () => `Bearer ${ADMIN_TOKEN} ${ADMIN_TOKEN}`],
+    ["another scheme", () => `Token ${ADMIN_TOKEN}`],
+    ["the token without a scheme", () => ADMIN_TOKEN],
+    ["an unknown opaque token", () => "Bearer not-a-real-token"],
+    ["the admin token with a byte more", () => `Bearer ${ADMIN_TOKEN}x`],
+    ["an unknown partner key", () => "Bearer dg_pk_0000000000000000000000000000"],
+    ["three dots of garbage", () => "Bearer a.b.c"],
+    ["an unsigned JWT", () => `Bearer ${btoa(JSON.stringify({ alg: "none", typ: "dangol-staff+jwt" })).replace(/=+$/, "")}.${btoa(JSON.stringify({ sub: "x" })).replace(/=+$/, "")}.`],
+    ["a staff session with a tampered signature", () => `Bearer ${tamper(w.adminStaff.token)}`],
+  ];
+
+  it.each(malformed)("a malformed Authorization header (%s) is a 401 on a protected route", async (_, header) => {
+    const res = await w.t.call("GET", "/v1/members", { token: null, headers: { authorization: header() } });
+    await expectDenied(res, "unauthorized");
+  });
+
+  it.each(malformed)("a malformed Authorization header (%s) does not lock out GET /health", async (_, header) => {
+    await expectStatus(await w.t.call("GET", "/health", { token: null, headers: { authorization: header() } }), 200);
+  });
+});
+
+describe("cross-tenant reads", () => {
+  it("a member may not read another member", async () => {
+    await expectDenied(await w.t.call("GET", `/v1/members/${w.b.member.id}`, { token: await w.a.token() }), "forbidden");
+  });
+
+  it("a member probing an id that does not exist gets the same 403, not a 404", async () => {
+    await expectDenied(await w.t.call("GET", "/v1/members/mem_00000000000000000000000000", { token: await w.a.token() }), "forbidden");
+  });
+
+  it("a member may not read another member's card", async () => {
+    await expectDenied(await w.t.call("GET", `/v1/cards/${w.b.card!.number}`, { token: await w.a.token() }), "forbidden");
+  });
+
+  it("a partner may not read members' personal data", async () => {
+    await expectDenied(await w.t.call("GET", "/v1/members", { token: w.partner.key }), "forbidden");
+    await expectDenied(await w.t.call("GET", `/v1/members/${w.a.member.id}`, { token: w.partner.key }), "forbidden");
+    await expectDenied(await w.t.call("GET", `/v1/members/${w.a.member.id}/cards`, { token: w.partner.key }), "forbidden");
+    await expectDenied(await w.t.call("GET", `/v1/cards/${w.a.card!.number}`, { token: w.partner.key }), "forbidden");
+  });
+
+  it("a partner may not read another partner, nor find out whether one exists", async () => {
+    await expectStatus(await w.t.call("GET", `/v1/partners/${w.otherPartner.id}`, { token: w.otherPartner.key }), 200);
+    await expectDenied(await w.t.call("GET", `/v1/partners/${w.otherPartner.id}`, { token: w.partner.key }), "forbidden");
+    await expectDenied(await w.t.call("GET", "/v1/partners/prt_00000000000000000000000000", { token: w.partner.key }), "forbidden");
+    await expectDenied(await w.t.call("GET", `/v1/partners/${w.otherPartner.id}/keys`, { token: w.partner.key }), "forbidden");
+  });
+
+  it("a member may not block another member's card, and the card stays active", async () => {
+    const other = await newSubject(w.t, true);
+    await expectDenied(await w.t.call("POST", `/v1/cards/${other.card!.number}/block`, { token: await w.a.token(), body: { reason: "lost" } }), "forbidden");
+    expect((await adminJson<{ status: string }>(w.t, "GET", `/v1/cards/${other.card!.number}`, 200)).status).toBe("active");
+  });
+});
+
+/** A call that must succeed, with a non-admin token. */
+async function tokenJson<T>(method: string, path: string, token: string): Promise<T> {
+  const res = await expectStatus(await w.t.call(method, path, { token }), 200);
+  return (await res.json()) as T;
+}

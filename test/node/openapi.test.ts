@@ -1,0 +1,57 @@
+/** The generated contract: every operation declares its errors; cross-cutting headers hold. */
+import { describe, expect, it } from "vitest";
+import { errorCodes } from "../../src/errors.ts";
+import { createTestApp } from "../helpers/app.ts";
+
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
+  components: { schemas: Record<string, { properties: Record<string, { enum?: string[] }> }>; securitySchemes: Record<string, unknown> };
+};
+
+describe("the OpenAPI document", () => {
+  it("is 3.1, declares problem+json for 400 and 500 on every operation and 401/403 wherever a credential is needed", async () => {
+    const t = await createTestApp();
+    const doc = (await (await t.call("GET", "/openapi.json", { token: null })).json()) as Doc;
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ id: `${method.toUpperCase()} ${path}`, op })));
+    expect(operations.length).toBeGreaterThan(25);
+    for (const { id, op } of operations) {
+      if (id === "GET /health" || id === "GET /.well-known/jwks.json") continue; // cannot fail on input
+      const required = op.security ? ["400", "401", "403", "500"] : ["400", "500"];
+      for (const status of required) {
+        const schema = op.responses[status]?.content?.["application/problem+json"]?.schema;
+        expect(schema?.$ref, `${id} declares ${status}`).toBe("#/components/schemas/Problem");
+      }
+    }
+    expect(doc.components.schemas.Problem!.properties.code!.enum).toEqual(errorCodes);
+  });
+});
+
+describe("every response", () => {
+  it("carries secure headers and a request id; unknown routes are problem+json 404s", async () => {
+    const t = await createTestApp();
+    const res = await t.call("GET", "/v1/nowhere", { token: null });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("strict-transport-security")).toContain("max-age");
+    expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    const body = (await res.json()) as { code: string; requestId: string };
+    expect(body.code).toBe("not_found");
+    expect(body.requestId).toBe(res.headers.get("x-request-id"));
+  });
+});
+
+describe("operations that take a body", () => {
+  it("declare the body limit (413) and the JSON content type (415)", async () => {
+    const t = await createTestApp();
+    const doc = (await (await t.call("GET", "/openapi.json", { token: null })).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>;
+    };
+    const withBody = Object.values(doc.paths).flatMap((ops) => Object.values(ops).filter((op) => op.requestBody));
+    expect(withBody.length).toBeGreaterThanOrEqual(10);
+    for (const op of withBody) expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["413", "415"]));
+  });
+});

@@ -1,0 +1,485 @@
+/**
+ * Validation errors, table-driven: every route that takes a body, a query or path params gets a
+ * table of bad inputs, each a 400 problem+json naming exactly the failing fields. Then what
+ * every body route does with bodies that are not JSON objects, the body limit, and a sweep of
+ * hostile inputs over every operation in the OpenAPI document: none may yield a 5xx.
+ *
+ * The operation lists come from the generated document, so a new route is swept, size-limited
+ * and body-checked without an edit here, and a new route with inputs but no table fails.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Problem } from "../../src/errors.ts";
+import { ADMIN_TOKEN, createTestApp, type TestApp } from "../helpers/app.ts";
+import { givenCard, givenMember, givenPartner, memberToken } from "../helpers/factories.ts";
+
+// ---------------------------------------------------------------------------------------------
+// The OpenAPI document, read once to build the tables below.
+
+interface Schema {
+  $ref?: string;
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  allOf?: Schema[];
+}
+interface Operation {
+  parameters?: Array<{ name: string; in: "path" | "query" | "header" | "cookie" }>;
+  requestBody?: { required?: boolean; content: Record<string, { schema: Schema }> };
+}
+interface OpenApiDoc {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema> };
+}
+
+const doc = await (async () => {
+  const t = await createTestApp();
+  return (await (await t.call("GET", "/openapi.json", { token: null })).json()) as OpenApiDoc;
+})();
+
+const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+  Object.entries(ops).map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), path, op })),
+);
+const pathParamsOf = (op: Operation) => (op.parameters ?? []).filter((p) => p.in === "path").map((p) => p.name);
+const queryParamsOf = (op: Operation) => (op.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name);
+const withBody = operations.filter((o) => o.op.requestBody?.content["application/json"]);
+const paged = operations.filter((o) => queryParamsOf(o.op).includes("limit"));
+
+/** Every property name a body schema can have, through refs and unions. */
+function propertiesOf(schema: Schema | undefined, seen = new Set<string>()): string[] {
+  if (!schema) return [];
+  if (schema.$ref) {
+    const name = schema.$ref.replace("#/components/schemas/", "");
+    if (seen.has(name)) return [];
+    seen.add(name);
+    return propertiesOf(doc.components.schemas[name], seen);
+  }
+  const nested = [...(schema.anyOf ?? []), ...(schema.oneOf ?? []), ...(schema.allOf ?? [])].flatMap((s) => propertiesOf(s, seen));
+  return [...new Set([...Object.keys(schema.properties ?? {}), ...nested])];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world: one member with a card, one partner with a key, and a member token.
+
+interface World {
+  t: TestApp;
+  member: { id: string; email: string | null };
+  card: { number: string };
+  partner: { id: string; key: string; keyId: string };
+  memberToken: string;
+}
+
+async function makeWorld(): Promise<World> {
+  const t = await createTestApp();
+  // Email only, so PATCH {email: null} has nothing left to reach the member by.
+  const member = await givenMember(t, { phone: null });
+  const card = await givenCard(t, member.id);
+  const partner = await givenPartner(t);
+  return { t, member, card, partner, memberToken: await memberToken(t, member) };
+}
+
+/** Fills {param} with real ids, or with the raw (already URL-safe) segment a case gives. */
+function fill(w: World, template: string, overrides: Record<string, string> = {}): string {
+  const valid: Record<string, string> = {
+    memberId: w.member.id,
+    cardNumber: w.card.number,
+    partnerId: w.partner.id,
+    keyId: w.partner.keyId,
+    kid: "no-such-kid",
+  };
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = overrides[name] ?? (valid[name] === undefined ? undefined : encodeURIComponent(valid[name]));
+    if (value === undefined) throw new Error(`no value for {${name}}: add it to fill()`);
+    return value;
+  });
+}
+
+
+async function expectProblem(res: Response, status: number, code: string): Promise<Problem> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const problem = JSON.parse(text) as Problem;
+  expect(problem).toMatchObject({ status, code, type: `urn:dangol:problem:${code}` });
+  expect(problem.requestId).toMatch(/\S/);
+  return problem;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad inputs, route by route.
+
+interface Bad {
+  /** Raw path segments in place of the valid ids. */
+  params?: Record<string, string>;
+  query?: string;
+  body?: unknown;
+  /** The fields `errors` must name, no more and no fewer. */
+  fields: string[];
+}
+
+const NEXT_YEAR = `${new Date().getUTCFullYear() + 1}-01-01`;
+const long = (n: number) => "x".repeat(n);
+
+const login = { email: "someone@dangol.test", password: "whatever it is" };
+const staff = { email: "new.staff@dangol.test", name: "New Staff", role: "marketer", password: "a long enough password" };
+const enrol = { name: "김민준", email: "valid@example.com" };
+const verifyByEmail = { email: "someone@example.com", code: "123456" };
+const partner = { name: "별빛시네마 강남", category: "cinema" };
+const tooLongId = long(65);
+
+const badInputs: Record<string, Array<[string, Bad]>> = {
+  "POST /v1/auth/login": [
+    ["no fields at all", { body: {}, fields: ["email", "password"] }],
+    ["a missing email", { body: { password: login.password }, fields: ["email"] }],
+    ["a missing password", { body: { email: login.email }, fields: ["password"] }],
+    ["an email that is not one", { body: { ...login, email: "not-an-email" }, fields: ["email"] }],
+    ["an email that is a number", { body: { ...login, email: 42 }, fields: ["email"] }],
+    ["an empty password", { body: { ...login, password: "" }, fields: ["password"] }],
+    ["a password over 200 characters", { body: { ...login, password: long(201) }, fields: ["password"] }],
+    ["an unknown field", { body: { ...login, role: "admin" }, fields: ["role"] }],
+  ],
+  "POST /v1/auth/member/start": [
+    ["neither email nor phone", { body: {}, fields: ["email", "phone"] }],
+    ["both email and phone", { body: { email: "a@example.com", phone: "010-1234-5678" }, fields: ["email", "phone"] }],
+    ["an email that is not one", { body: { email: "nope" }, fields: ["email"] }],
+    ["a phone of two digits", { body: { phone: "12" }, fields: ["phone"] }],
+    ["a phone that is no real number", { body: { phone: "1234" }, fields: ["phone"] }],
+    ["a phone that is a number", { body: { phone: 1012345678 }, fields: ["phone"] }],
+    ["an unknown field", { body: { email: "a@example.com", remember: true }, fields: ["remember"] }],
+  ],
+  "POST /v1/auth/member/verify": [
+    ["a code of two digits", { body: { ...verifyByEmail, code: "12" }, fields: ["code"] }],
+    ["a code of letters", { body: { ...verifyByEmail, code: "abcdef" }, fields: ["code"] }],
+    ["a code that is a number", { body: { ...verifyByEmail, code: 123456 }, fields: ["code"] }],
+    ["a missing code", { body: { email: verifyByEmail.email }, fields: ["code"] }],
+    ["an email that is not one", { body: { ...verifyByEmail, email: "nope" }, fields: ["email"] }],
+    ["a phone of two digits", { body: { phone: "12", code: "123456" }, fields: ["phone"] }],
+    ["a phone that is no real number", { body: { phone: "1234", code: "123456" }, fields: ["phone"] }],
+    ["an unknown field", { body: { ...verifyByEmail, memberId: "mem_x" }, fields: ["memberId"] }],
+  ],
+  "POST /v1/staff": [
+    ["a role not in the enum", { body: { ...staff, role: "owner" }, fields: ["role"] }],
+    ["a password under 12 characters", { body: { ...staff, password: "short" }, fields: ["password"] }],
+    ["a blank name", { body: { ...staff, name: "   " }, fields: ["name"] }],
+    ["a missing name", { body: { email: staff.email, role: staff.role, password: staff.password }, fields: ["name"] }],
+    ["an email that is not one", { body: { ...staff, email: "staff@" }, fields: ["email"] }],
+    ["an unknown field", { body: { ...staff, status: "active" }, fields: ["status"] }],
+  ],
+  "GET /v1/members": [["a search over 100 characters", { query: `q=${long(101)}`, fields: ["q"] }]],
+  "POST /v1/members": [
+    ["a missing name", { body: { email: enrol.email }, fields: ["name"] }],
+    ["a blank name", { body: { ...enrol, name: "   " }, fields: ["name"] }],
+    ["a name that is a number", { body: { ...enrol, name: 42 }, fields: ["name"] }],
+    ["a name over 100 characters", { body: { ...enrol, name: long(101) }, fields: ["name"] }],
+    ["an email that is not one", { body: { ...enrol, email: "not-an-email" }, fields: ["email"] }],
+    ["an email without a domain", { body: { ...enrol, email: "someone@localhost" }, fields: ["email"] }],
+    ["an email that is a list", { body: { ...enrol, email: ["a@example.com"] }, fields: ["email"] }],
+    ["neither email nor phone", { body: { name: enrol.name }, fields: ["email"] }],
+    ["a phone of two digits", { body: { name: enrol.name, phone: "12" }, fields: ["phone"] }],
+    ["a phone that is no real number", { body: { name: enrol.name, phone: "1234" }, fields: ["phone"] }],
+    ["a phone that is a number", { body: { name: enrol.name, phone: 1012345678 }, fields: ["phone"] }],
+    ["a birth date that does not exist (2023-02-30)", { body: { ...enrol, birthDate: "2023-02-30" }, fields: ["birthDate"] }],
+    ["a birth date in month 13", { body: { ...enrol, birthDate: "2023-13-01" }, fields: ["birthDate"] }],
+    ["a birth date not in YYYY-MM-DD", { body: { ...enrol, birthDate: "12/04/1991" }, fields: ["birthDate"] }],
+    ["a birth date with a time", { body: { ...enrol, birthDate: "1991-04-12T00:00:00Z" }, fields: ["birthDate"] }],
+    ["a birth date far in the future", { body: { ...enrol, birthDate: "2999-01-01" }, fields: ["birthDate"] }],
+    ["a birth date next year", { body: { ...enrol, birthDate: NEXT_YEAR }, fields: ["birthDate"] }],
+    ["a birth date before 1900", { body: { ...enrol, birthDate: "1899-12-31" }, fields: ["birthDate"] }],
+    ["a gender not in the enum", { body: { ...enrol, gender: "unknown" }, fields: ["gender"] }],
+    ["a gender in the wrong case", { body: { ...enrol, gender: "Female" }, fields: ["gender"] }],
+    ["an empty region", { body: { ...enrol, region: "" }, fields: ["region"] }],
+    ["consent with no channel", { body: { ...enrol, marketingConsent: { channels: [], source: "form" } }, fields: ["marketingConsent.channels"] }],
+    ["consent on a channel not in the enum", { body: { ...enrol, marketingConsent: { channels: ["fax"], source: "form" } }, fields: ["marketingConsent.channels.0"] }],
+    ["consent without a source", { body: { ...enrol, marketingConsent: { channels: ["email"] } }, fields: ["marketingConsent.source"] }],
+    ["an unknown field", { body: { ...enrol, tier: "gold" }, fields: ["tier"] }],
+    ["an id chosen by the client", { body: { ...enrol, id: "mem_mine" }, fields: ["id"] }],
+    ["two bad fields at once", { body: { name: "", email: "x" }, fields: ["name", "email"] }],
+  ],
+  "GET /v1/members/{memberId}": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
+  "PATCH /v1/members/{memberId}": [
+    ["nothing to change", { body: {}, fields: ["json"] }],
+    ["a gender not in the enum", { body: { gender: "x" }, fields: ["gender"] }],
+    ["a birth date that does not exist", { body: { birthDate: "2023-02-30" }, fields: ["birthDate"] }],
+    ["a birth date far in the future", { body: { birthDate: "2999-01-01" }, fields: ["birthDate"] }],
+    ["an email that is not one", { body: { email: "nope" }, fields: ["email"] }],
+    ["a phone of two digits", { body: { phone: "12" }, fields: ["phone"] }],
+    ["a blank name", { body: { name: "  " }, fields: ["name"] }],
+    ["removing the only contact", { body: { email: null }, fields: ["email"] }],
+    // Next to a real change: alone, the unknown key is stripped and "nothing to change" fires too.
+    ["marketing consent (it has its own route)", { body: { region: "서울", marketingConsent: { channels: ["email"], source: "x" } }, fields: ["marketingConsent"] }],
+    ["an unknown field", { body: { region: "서울", status: "closed" }, fields: ["status"] }],
+    ["only an unknown field", { body: { status: "closed" }, fields: ["status", "json"] }],
+    ["a member id over 64 characters", { params: { memberId: tooLongId }, body: { region: "서울" }, fields: ["memberId"] }],
+  ],
+  "POST /v1/members/{memberId}/cards": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
+  "GET /v1/members/{memberId}/cards": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
+  "POST /v1/cards/verify": [
+    ["neither token nor card number", { body: {}, fields: ["token", "cardNumber"] }],
+    ["both token and card number", { body: { token: "a.b.c", cardNumber: "9410123456789015" }, fields: ["token", "cardNumber"] }],
+    ["a card number with a wrong check digit", { body: { cardNumber: "9410123456789016" }, fields: ["cardNumber"] }],
+    ["a card number of letters", { body: { cardNumber: "abcdabcdabcdabcd" }, fields: ["cardNumber"] }],
+    ["an empty card number", { body: { cardNumber: "" }, fields: ["cardNumber"] }],
+    ["a card number over 32 characters", { body: { cardNumber: "9".repeat(33) }, fields: ["cardNumber"] }],
+    ["a card number that is a number", { body: { cardNumber: 9410123456789015 }, fields: ["cardNumber"] }],
+    ["an empty token", { body: { token: "" }, fields: ["token"] }],
+    ["a token over 2048 characters", { body: { token: long(2049) }, fields: ["token"] }],
+  ],
+  "GET /v1/cards/{cardNumber}": [
+    ["a card number of 3 digits", { params: { cardNumber: "123" }, fields: ["cardNumber"] }],
+    ["a card number of 17 digits", { params: { cardNumber: "94101234567890150" }, fields: ["cardNumber"] }],
+    ["a card number of 15 digits", { params: { cardNumber: "941012345678901" }, fields: ["cardNumber"] }],
+    ["a card number of letters", { params: { cardNumber: "abcdabcdabcdabcd" }, fields: ["cardNumber"] }],
+    ["a card number with dashes", { params: { cardNumber: "9410-1234-5678-9015" }, fields: ["cardNumber"] }],
+  ],
+  "POST /v1/cards/{cardNumber}/block": [
+    ["a card number that is not 16 digits", { params: { cardNumber: "123" }, fields: ["cardNumber"] }],
+    ["a reason not in the enum", { body: { reason: "stolen" }, fields: ["reason"] }],
+    ["an unknown field", { body: { reason: "lost", note: "on the bus" }, fields: ["note"] }],
+  ],
+  "POST /v1/cards/{cardNumber}/unblock": [["a card number that is not 16 digits", { params: { cardNumber: "12345678901234567890" }, fields: ["cardNumber"] }]],
+  "POST /v1/cards/{cardNumber}/replace": [["a card number that is not 16 digits", { params: { cardNumber: "x" }, fields: ["cardNumber"] }]],
+  "POST /v1/partners": [
+    ["a missing category", { body: { name: partner.name }, fields: ["category"] }],
+    ["a blank name", { body: { ...partner, name: " " }, fields: ["name"] }],
+    ["a name over 100 characters", { body: { ...partner, name: long(101) }, fields: ["name"] }],
+    ["a category over 50 characters", { body: { ...partner, category: long(51) }, fields: ["category"] }],
+    ["an unknown field", { body: { ...partner, status: "active" }, fields: ["status"] }],
+  ],
+  "GET /v1/partners/{partnerId}": [["a partner id over 64 characters", { params: { partnerId: tooLongId }, fields: ["partnerId"] }]],
+  "POST /v1/partners/{partnerId}/keys": [
+    ["no scope", { body: { name: "POS", scopes: [] }, fields: ["scopes"] }],
+    ["a scope not in the enum", { body: { name: "POS", scopes: ["admin:all"] }, fields: ["scopes.0"] }],
+    ["scopes as a string", { body: { name: "POS", scopes: "cards:verify" }, fields: ["scopes"] }],
+    ["a missing name", { body: { scopes: ["cards:verify"] }, fields: ["name"] }],
+    ["a key chosen by the client", { body: { name: "POS", key: "dg_pk_mine" }, fields: ["key"] }],
+    ["a partner id over 64 characters", { params: { partnerId: tooLongId }, body: { name: "POS" }, fields: ["partnerId"] }],
+  ],
+  "GET /v1/partners/{partnerId}/keys": [["a partner id over 64 characters", { params: { partnerId: tooLongId }, fields: ["partnerId"] }]],
+  "POST /v1/partners/{partnerId}/keys/{keyId}/revoke": [
+    ["a key id over 64 characters", { params: { keyId: tooLongId }, fields: ["keyId"] }],
+    ["a partner id over 64 characters", { params: { partnerId: tooLongId }, fields: ["partnerId"] }],
+  ],
+  "GET /v1/outbox": [["a recipient over 254 characters", { query: `recipient=${long(255)}`, fields: ["recipient"] }]],
+  "DELETE /v1/admin/signing-keys/{kid}": [["a kid over 64 characters", { params: { kid: tooLongId }, fields: ["kid"] }]],
+};
+
+/** Every paged list: bad limits and cursors. */
+const pageCases: Array<[string, string, string[]]> = [
+  ["limit=0", "limit=0", ["limit"]],
+  ["limit=101", "limit=101", ["limit"]],
+  ["limit=-1", "limit=-1", ["limit"]],
+  ["a fractional limit", "limit=2.5", ["limit"]],
+  ["a limit of letters", "limit=ten", ["limit"]],
+  ["a garbage cursor", "cursor=garbage!!", ["cursor"]],
+  ["a cursor that is base64 but not ours", `cursor=${Buffer.from('{"x":1}').toString("base64url")}`, ["cursor"]],
+  ["a cursor over 200 characters", `cursor=${"A".repeat(201)}`, ["cursor"]],
+];
+
+let w: World;
+beforeAll(async () => {
+  w = await makeWorld();
+});
+
+describe("every operation that takes input has a table here", () => {
+  it.each(operations.filter((o) => pathParamsOf(o.op).length > 0 || o.op.requestBody || queryParamsOf(o.op).some((q) => q !== "limit" && q !== "cursor")).map((o) => [o.key]))(
+    "%s",
+    (key) => {
+      expect(badInputs[key], `no bad inputs for ${key}`).toBeDefined();
+    },
+  );
+
+  it("and no table names a route the document does not have", () => {
+    expect(Object.keys(badInputs).filter((key) => !operations.some((o) => o.key === key))).toEqual([]);
+  });
+});
+
+describe.each(Object.entries(badInputs))("%s", (key, cases) => {
+  const [method, template] = key.split(" ") as [string, string];
+  it.each(cases)("rejects %s", async (_, bad) => {
+    const path = fill(w, template, bad.params) + (bad.query ? `?${bad.query}` : "");
+    const res = await w.t.call(method, path, bad.body === undefined ? {} : { body: bad.body });
+    const problem = await expectProblem(res, 400, "validation_failed");
+    expect([...new Set(problem.errors?.map((e) => e.field))].sort()).toEqual([...bad.fields].sort());
+    for (const error of problem.errors ?? []) expect(error.message).toMatch(/\S/);
+  });
+});
+
+describe.each(paged.map((o) => [o.key, o] as const))("%s paging", (_, o) => {
+  it.each(pageCases)("rejects %s", async (__, query, fields) => {
+    const res = await w.t.call(o.method, `${fill(w, o.path)}?${query}`);
+    const problem = await expectProblem(res, 400, "validation_failed");
+    expect([...new Set(problem.errors?.map((e) => e.field))]).toEqual(fields);
+  });
+
+  it("accepts limit=1 and limit=100", async () => {
+    for (const limit of [1, 100]) {
+      const res = await w.t.call(o.method, `${fill(w, o.path)}?limit=${limit}`);
+      expect(res.status, await res.clone().text()).toBe(200);
+    }
+  });
+});
+
+describe.each(withBody.map((o) => [o.key, o] as const))("%s with a body that is not a JSON object", (_, o) => {
+  const send = (body: string | undefined, contentType: string | null) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    if (contentType) headers["content-type"] = contentType;
+    return Promise.resolve(w.t.app.request(fill(w, o.path), { method: o.method, headers, body }));
+  };
+
+  it.each([
+    ["truncated JSON", '{"name": '],
+    ["JSON with a trailing comma", '{"name": "x",}'],
+    ["single-quoted pseudo-JSON", "{'name': 'x'}"],
+    ["an empty body", ""],
+  ])("answers %s with 400 malformed_request", async (__, body) => {
+    const problem = await expectProblem(await send(body, "application/json"), 400, "malformed_request");
+    expect(problem.errors).toBeUndefined();
+  });
+
+  it.each([
+    ["a JSON array", "[]"],
+    ["JSON null", "null"],
+    ["a JSON string", '"hello"'],
+    ["a JSON number", "42"],
+  ])("answers %s with 400 validation_failed on the whole body", async (__, body) => {
+    const problem = await expectProblem(await send(body, "application/json"), 400, "validation_failed");
+    expect(problem.errors?.map((e) => e.field)).toEqual(["json"]);
+  });
+
+  it.each([
+    ["text/plain", "text/plain"],
+    ["a form", "application/x-www-form-urlencoded"],
+    ["XML", "application/xml"],
+  ])("answers a body sent as %s with 415 unsupported_media_type", async (__, contentType) => {
+    await expectProblem(await send('{"name":"x"}', contentType), 415, "unsupported_media_type");
+  });
+
+  it("answers a body of more than 64 KiB with 413 payload_too_large", async () => {
+    await expectProblem(await send(JSON.stringify({ name: long(64 * 1024) }), "application/json"), 413, "payload_too_large");
+  });
+
+  if (o.op.requestBody?.required) {
+    it("answers no body at all with 400 validation_failed", async () => {
+      const problem = await expectProblem(await send(undefined, null), 400, "validation_failed");
+      expect(problem.errors?.length).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe("the body limit", () => {
+  /** A JSON body of exactly n bytes: {"name":"xxx…"}. */
+  const bodyOf = (n: number) => JSON.stringify({ name: long(n - '{"name":""}'.length) });
+
+  it("lets a body of exactly 64 KiB through to validation", async () => {
+    expect(new TextEncoder().encode(bodyOf(64 * 1024)).length).toBe(64 * 1024);
+    const problem = await expectProblem(await w.t.call("POST", "/v1/members", { body: bodyOf(64 * 1024) }), 400, "validation_failed");
+    expect(problem.errors?.map((e) => e.field)).toEqual(["name"]);
+  });
+
+  it("refuses one byte more with 413 payload_too_large", async () => {
+    await expectProblem(await w.t.call("POST", "/v1/members", { body: bodyOf(64 * 1024 + 1) }), 413, "payload_too_large");
+  });
+
+  it("refuses it before authentication: an anonymous caller gets 413 too", async () => {
+    await expectProblem(await w.t.call("POST", "/v1/members", { token: null, body: bodyOf(100 * 1024) }), 413, "payload_too_large");
+  });
+
+  it("counts bytes, not characters", async () => {
+    // 22,000 Hangul syllables: 22,000 characters, 66,000 bytes of UTF-8.
+    await expectProblem(await w.t.call("POST", "/v1/members", { body: JSON.stringify({ name: "가".repeat(22_000) }) }), 413, "payload_too_large");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The sweep: hostile inputs everywhere, and never a 5xx.
+
+const hostileSegments = [
+  "%00",
+  "..%2F..%2Fetc%2Fpasswd",
+  "../../etc/passwd",
+  "%2e%2e",
+  "%",
+  "%E0%A4%A",
+  "%ZZ",
+  encodeURIComponent("' OR '1'='1"),
+  encodeURIComponent("<script>alert(1)</script>"),
+  encodeURIComponent("💥🙂한글"),
+  long(5000),
+  "null",
+  "-1",
+  "9".repeat(16),
+  "0000000000000000",
+];
+
+const hostileQueries = [
+  "limit=-1",
+  "limit=1e309",
+  "limit=NaN",
+  "limit=99999999999999999999999",
+  "limit=1&limit=2",
+  "cursor=a&cursor=b",
+  "cursor=%00",
+  `cursor=${Buffer.from('{"k":1}').toString("base64url")}`,
+  `cursor=${Buffer.from('{"k":"\\u0000"}').toString("base64url")}`,
+  `cursor=${"A".repeat(200)}`,
+  "q=%25",
+  "q=_",
+  `q=${encodeURIComponent("' OR 1=1 --")}`,
+  `q=${encodeURIComponent("💥")}`,
+  "recipient=%2B",
+  `recipient=${encodeURIComponent("+82 10 ")}`,
+  `unknown=${long(1000)}`,
+];
+
+const hostileValues: unknown[] = [123, -1, 1e308, true, null, [], {}, ["a", "b"], long(10_000), "\u0000", "💥🙂한글\u202e", "' OR '1'='1", { $gt: "" }];
+
+function hostileBodies(o: (typeof operations)[number]): Array<[string, string]> {
+  const props = propertiesOf(o.op.requestBody?.content["application/json"]?.schema);
+  const raw: Array<[string, string]> = [
+    ["{}", "{}"],
+    ["[]", "[]"],
+    ["null", "null"],
+    ["a string", JSON.stringify(long(60_000))],
+    ["a number", "12345"],
+    ["a deep array", `${"[".repeat(5000)}${"]".repeat(5000)}`],
+    ["__proto__", '{"__proto__": {"role": "admin"}, "constructor": {"prototype": {"x": 1}}}'],
+    ["duplicate keys", '{"name": "a", "name": {"x": 1}}'],
+  ];
+  for (const prop of props) {
+    for (const value of hostileValues) raw.push([`${prop}=${JSON.stringify(value).slice(0, 20)}`, JSON.stringify({ [prop]: value })]);
+  }
+  // Every property hostile at once.
+  for (const value of hostileValues) raw.push([`all=${JSON.stringify(value).slice(0, 20)}`, JSON.stringify(Object.fromEntries(props.map((p) => [p, value])))]);
+  return raw;
+}
+
+describe("no input yields a 5xx", () => {
+  let s: World;
+  beforeAll(async () => {
+    s = await makeWorld();
+  });
+
+  it.each(operations.map((o) => [o.key, o] as const))("%s", async (_, o) => {
+    const token = o.path.startsWith("/v1/me") ? s.memberToken : ADMIN_TOKEN;
+    const failures: string[] = [];
+    const probe = async (label: string, path: string, body?: string, headers: Record<string, string> = {}) => {
+      const res = await s.t.call(o.method, path, body === undefined ? { token, headers } : { token, body, headers });
+      const type = res.headers.get("content-type") ?? "";
+      if (res.status >= 500) failures.push(`${label}: ${res.status} ${await res.text()}`);
+      else if (res.status >= 400 && type !== "application/problem+json") failures.push(`${label}: ${res.status} as ${type}`);
+    };
+
+    for (const param of pathParamsOf(o.op)) {
+      for (const segment of hostileSegments) await probe(`{${param}}=${segment.slice(0, 30)}`, fill(s, o.path, { [param]: segment }));
+    }
+    for (const query of hostileQueries) await probe(`?${query.slice(0, 40)}`, `${fill(s, o.path)}?${query}`);
+    if (o.op.requestBody) {
+      for (const [label, body] of hostileBodies(o)) await probe(`body ${label}`, fill(s, o.path), body);
+    }
+    // Whatever the route takes, a body under another content-type (a 500 once, for the undeclared 415).
+    for (const contentType of o.method === "GET" ? [] : ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=latin1", "application/merge-patch+json"]) {
+      await probe(`content-type ${contentType}`, fill(s, o.path), '{"name":"x"}', { "content-type": contentType });
+    }
+    expect(failures).toEqual([]);
+  });
+});

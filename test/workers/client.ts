@@ -1,0 +1,88 @@
+/**
+ * Drives the real Workers entry (src/worker.ts on D1) through `exports.default.fetch`, the way the
+ * Node suite drives app.request. Web-standard only: this file runs inside workerd.
+ */
+import { env, exports } from "cloudflare:workers";
+
+export const ADMIN_TOKEN = env.ADMIN_TOKEN;
+const ORIGIN = "http://dangol.test";
+
+let counter = 0;
+/** Unique per call and per run: D1 state persists across the tests of a file. */
+export const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+export interface CallOptions {
+  /** Bearer token; the admin token unless given, none when null. */
+  token?: string | null;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export function call(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...opts.headers };
+  const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    headers["content-type"] ??= "application/json";
+    body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+  }
+  return exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body }));
+}
+
+export async function expectStatus(res: Response, status: number): Promise<Response> {
+  if (res.status !== status) {
+    throw new Error(`expected ${status}, got ${res.status}: ${await res.text()}`);
+  }
+  return res;
+}
+
+export async function jsonOf<T>(res: Response, status: number): Promise<T> {
+  return (await (await expectStatus(res, status)).json()) as T;
+}
+
+export interface Problem {
+  status: number;
+  code: string;
+  detail: string;
+}
+
+export const uniqueEmail = (tag = "m") => `${tag}${unique()}@example.com`;
+
+export async function givenMember(overrides: Record<string, unknown> = {}) {
+  return jsonOf<{ id: string; email: string | null; name: string; tier: string }>(
+    await call("POST", "/v1/members", { body: { name: "김민준", email: uniqueEmail(), ...overrides } }),
+    201,
+  );
+}
+
+export async function givenCard(memberId: string) {
+  return jsonOf<{ number: string; status: string; memberId: string }>(await call("POST", `/v1/members/${memberId}/cards`), 201);
+}
+
+/** The one-time code flow: start, read the code from the outbox as admin, verify. */
+export async function memberToken(email: string): Promise<string> {
+  await expectStatus(await call("POST", "/v1/auth/member/start", { token: null, body: { email } }), 202);
+  const outbox = await jsonOf<{ items: { body: string; recipient: string }[] }>(
+    await call("GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`),
+    200,
+  );
+  const message = outbox.items[0];
+  if (!message) throw new Error(`no outbox message for ${email}`);
+  const code = /\b(\d{6})\b/.exec(message.body)?.[1];
+  if (!code) throw new Error(`no six-digit code in: ${message.body}`);
+  const session = await jsonOf<{ token: string; memberId: string }>(
+    await call("POST", "/v1/auth/member/verify", { token: null, body: { email, code } }),
+    200,
+  );
+  return session.token;
+}
+
+export async function givenPartner(name = "별빛시네마 강남") {
+  const partner = await jsonOf<{ id: string }>(await call("POST", "/v1/partners", { body: { name, category: "cinema" } }), 201);
+  const key = await jsonOf<{ id: string; key: string }>(
+    await call("POST", `/v1/partners/${partner.id}/keys`, { body: { name: "POS 1", scopes: ["cards:verify", "purchases:write"] } }),
+    201,
+  );
+  return { id: partner.id, key: key.key, keyId: key.id };
+}
