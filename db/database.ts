@@ -5,6 +5,7 @@
  * decisions) and then executed as such a list; guards live in SQL so a lost race aborts it whole.
  */
 import type { BatchItem } from "drizzle-orm/batch";
+import type { SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import type * as schema from "./schema.ts";
 
@@ -14,7 +15,11 @@ export type Schema = typeof schema;
 // caller awaits, which works for both.
 export type Db = BaseSQLiteDatabase<"sync" | "async", unknown, Schema>;
 
-export type Statement = BatchItem<"sqlite">;
+/**
+ * A query builder, or raw SQL for set-based steps the builder cannot express (e.g. drawing points
+ * from lots earliest-expiry first, computed from the rows as they are when the unit runs).
+ */
+export type Statement = BatchItem<"sqlite"> | SQL;
 
 export interface Database {
   readonly db: Db;

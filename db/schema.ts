@@ -7,7 +7,7 @@
  * Times are UTC epoch milliseconds (integers).
  */
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Small key/value facts about the installation (the admin token's hash, the seed marker). */
 export const settings = sqliteTable("settings", {
@@ -65,6 +65,8 @@ export const members = sqliteTable(
     gender: text("gender", { enum: ["female", "male", "other", "undisclosed"] }),
     region: text("region"),
     tier: text("tier").notNull().default("basic"),
+    // When the current tier term ends and the tier is requalified (null on the base tier).
+    tierRequalifyAt: integer("tier_requalify_at"),
     status: text("status", { enum: ["active", "closed"] }).notNull().default("active"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
@@ -108,11 +110,14 @@ export const memberBalances = sqliteTable(
       .references(() => members.id),
     available: integer("available").notNull().default(0),
     pending: integer("pending").notNull().default(0),
+    // Points clawed back by a refund after they were spent: repaid from future earning.
+    debt: integer("debt").notNull().default(0),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
     check("member_balances_available", sql`${t.available} >= 0`),
     check("member_balances_pending", sql`${t.pending} >= 0`),
+    check("member_balances_debt", sql`${t.debt} >= 0`),
   ],
 );
 
@@ -242,4 +247,181 @@ export const auditLog = sqliteTable(
     at: integer("at").notNull(),
   },
   (t) => [index("audit_log_target").on(t.targetType, t.targetId, t.at)],
+);
+
+/** The program's rules (src/domain/program.ts), one row per version; the highest is in force. */
+export const programVersions = sqliteTable("program_versions", {
+  version: integer("version").primaryKey(),
+  config: text("config").notNull(),
+  createdAt: integer("created_at").notNull(),
+  createdBy: text("created_by").notNull(),
+});
+
+export const purchases = sqliteTable(
+  "purchases",
+  {
+    id: text("id").primaryKey(),
+    partnerId: text("partner_id")
+      .notNull()
+      .references(() => partners.id),
+    receiptId: text("receipt_id").notNull(),
+    storeId: text("store_id"),
+    memberId: text("member_id")
+      .notNull()
+      .references(() => members.id),
+    cardId: text("card_id")
+      .notNull()
+      .references(() => cards.id),
+    amountMinor: integer("amount_minor").notNull(),
+    currency: text("currency").notNull(),
+    redeemedPoints: integer("redeemed_points").notNull(),
+    earnedPoints: integer("earned_points").notNull(),
+    payableMinor: integer("payable_minor").notNull(),
+    refundedMinor: integer("refunded_minor").notNull().default(0),
+    clawedPoints: integer("clawed_points").notNull().default(0),
+    restoredPoints: integer("restored_points").notNull().default(0),
+    programVersion: integer("program_version").notNull(),
+    items: text("items", { mode: "json" }).$type<Array<{ sku: string; category: string; amountMinor: number; quantity: number }>>(),
+    breakdown: text("breakdown", { mode: "json" }).notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    // The business key: a POS that resends a receipt days later cannot earn twice.
+    uniqueIndex("purchases_partner_receipt").on(t.partnerId, t.receiptId),
+    index("purchases_member_time").on(t.memberId, t.occurredAt),
+    check("purchases_amounts", sql`${t.amountMinor} >= 0 AND ${t.payableMinor} >= 0 AND ${t.redeemedPoints} >= 0 AND ${t.earnedPoints} >= 0`),
+    // Refunds never exceed what is left.
+    check("purchases_refunded", sql`${t.refundedMinor} >= 0 AND ${t.refundedMinor} <= ${t.amountMinor}`),
+    check("purchases_clawed", sql`${t.clawedPoints} >= 0 AND ${t.clawedPoints} <= ${t.earnedPoints}`),
+    check("purchases_restored", sql`${t.restoredPoints} >= 0 AND ${t.restoredPoints} <= ${t.redeemedPoints}`),
+  ],
+);
+
+/**
+ * One movement of points: ≥ 2 entries summing to zero. Immutable (triggers in the migration);
+ * corrections are new transactions that point at what they correct.
+ */
+export const ledgerTransactions = sqliteTable(
+  "ledger_transactions",
+  {
+    id: text("id").primaryKey(),
+    memberId: text("member_id")
+      .notNull()
+      .references(() => members.id),
+    kind: text("kind", { enum: ["purchase", "refund", "void", "expire", "release", "adjust"] }).notNull(),
+    reasonCode: text("reason_code").notNull(),
+    description: text("description").notNull(),
+    partnerId: text("partner_id"),
+    purchaseId: text("purchase_id").references(() => purchases.id),
+    correctsTxnId: text("corrects_txn_id"),
+    // A transaction is reversed at most once.
+    reversesTxnId: text("reverses_txn_id").unique(),
+    actorType: text("actor_type").notNull(),
+    actorId: text("actor_id").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("ledger_transactions_member").on(t.memberId, t.id),
+    // Every purchase has exactly one purchase transaction.
+    uniqueIndex("ledger_transactions_one_per_purchase").on(t.purchaseId).where(sql`kind = 'purchase'`),
+    check("ledger_transactions_kind", sql`${t.kind} IN ('purchase', 'refund', 'void', 'expire', 'release', 'adjust')`),
+  ],
+);
+
+/**
+ * Accounts are names: member:{id} (available), member_pending:{id}, member_debt:{id},
+ * issuance:{partnerId} (the points a partner issued), redemption:{partnerId}, breakage, adjustment.
+ */
+export const ledgerEntries = sqliteTable(
+  "ledger_entries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    txnId: text("txn_id")
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    account: text("account").notNull(),
+    points: integer("points").notNull(),
+  },
+  (t) => [index("ledger_entries_txn").on(t.txnId), index("ledger_entries_account").on(t.account), check("ledger_entries_nonzero", sql`${t.points} <> 0`)],
+);
+
+/** Earned points by earning, so they are spent earliest-expiry first and expire on time. */
+export const pointLots = sqliteTable(
+  "point_lots",
+  {
+    id: text("id").primaryKey(),
+    memberId: text("member_id")
+      .notNull()
+      .references(() => members.id),
+    txnId: text("txn_id")
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    points: integer("points").notNull(),
+    remaining: integer("remaining").notNull(),
+    earnedAt: integer("earned_at").notNull(),
+    availableAt: integer("available_at").notNull(),
+    // Set once the lot's points moved from pending to available.
+    releasedAt: integer("released_at"),
+    expiresAt: integer("expires_at"),
+    noticeSentAt: integer("notice_sent_at"),
+  },
+  (t) => [
+    index("point_lots_member").on(t.memberId, t.expiresAt),
+    index("point_lots_expiry").on(t.expiresAt),
+    index("point_lots_release").on(t.availableAt),
+    check("point_lots_remaining", sql`${t.remaining} >= 0 AND ${t.remaining} <= ${t.points}`),
+  ],
+);
+
+/** Which lots a transaction drew from (negative) or gave back to (positive). */
+export const lotMovements = sqliteTable(
+  "lot_movements",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    txnId: text("txn_id")
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    lotId: text("lot_id")
+      .notNull()
+      .references(() => pointLots.id),
+    points: integer("points").notNull(),
+  },
+  (t) => [index("lot_movements_txn").on(t.txnId), index("lot_movements_lot").on(t.lotId)],
+);
+
+/** Idempotency-Key records: scoped to caller + route + key; kept at least 7 days. */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    scope: text("scope").notNull(),
+    route: text("route").notNull(),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    status: text("status", { enum: ["in_flight", "done"] }).notNull(),
+    claimToken: text("claim_token").notNull(),
+    lockedUntil: integer("locked_until").notNull(),
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.route, t.key] }), index("idempotency_keys_expires").on(t.expiresAt)],
+);
+
+export const tierHistory = sqliteTable(
+  "tier_history",
+  {
+    id: text("id").primaryKey(),
+    memberId: text("member_id")
+      .notNull()
+      .references(() => members.id),
+    fromTier: text("from_tier").notNull(),
+    toTier: text("to_tier").notNull(),
+    reason: text("reason").notNull(),
+    qualifyingPoints: integer("qualifying_points").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("tier_history_member").on(t.memberId, t.at)],
 );

@@ -1,5 +1,6 @@
 /** better-sqlite3 adapter (Node only: imported by src/node.ts, the CLI and Node tests). */
 import BetterSqlite3 from "better-sqlite3";
+import { is, SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { fileURLToPath } from "node:url";
@@ -31,8 +32,12 @@ export function openSqlite(path: string): SqliteDatabase {
     driver: "better-sqlite3",
     async atomic(statements: Statement[]) {
       const runAll = sqlite.transaction(() =>
-        // On the sync driver every drizzle query has a synchronous run().
-        statements.map((statement) => (statement as unknown as { run(): { changes: number } }).run().changes),
+        // On the sync driver every drizzle query, and db.run(sql), executes synchronously.
+        statements.map((statement) =>
+          is(statement, SQL)
+            ? (db.run(statement) as unknown as { changes: number }).changes
+            : (statement as unknown as { run(): { changes: number } }).run().changes,
+        ),
       );
       return runAll.immediate();
     },

@@ -18,6 +18,8 @@ import type { AppEnv } from "./routes/common.ts";
 import { meRouter } from "./routes/me.ts";
 import { membersRouter } from "./routes/members.ts";
 import { partnersRouter } from "./routes/partners.ts";
+import { pointsRouter } from "./routes/points.ts";
+import { purchasesRouter } from "./routes/purchases.ts";
 import { systemRouter } from "./routes/system.ts";
 import { authenticate } from "./services/auth.ts";
 
@@ -72,6 +74,8 @@ export function createApp(deps: Deps) {
     .route("/", cardsRouter)
     .route("/", meRouter)
     .route("/", partnersRouter)
+    .route("/", purchasesRouter)
+    .route("/", pointsRouter)
     .route("/", adminRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

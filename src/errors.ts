@@ -22,6 +22,10 @@ const statusByCode = {
   card_replaced: 409,
   card_state_conflict: 409,
   signing_key_in_use: 409,
+  idempotency_in_flight: 409,
+  duplicate_receipt: 409,
+  nothing_to_refund: 409,
+  concurrent_update: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   card_token_malformed: 422,
@@ -33,6 +37,10 @@ const statusByCode = {
   card_token_expired: 422,
   card_token_invalid_claims: 422,
   card_token_unknown: 422,
+  idempotency_key_reused: 422,
+  insufficient_points: 422,
+  redemption_not_allowed: 422,
+  refund_exceeds_remaining: 422,
   internal_error: 500,
 } as const;
 

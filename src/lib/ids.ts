@@ -14,6 +14,10 @@ export const idPrefixes = {
   otp: "otp",
   message: "msg",
   audit: "aud",
+  lot: "lot",
+  transaction: "txn",
+  purchase: "pur",
+  tierChange: "tch",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

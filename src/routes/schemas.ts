@@ -130,3 +130,121 @@ export type EnrollMemberBody = z.infer<typeof EnrollMemberSchema>;
 export type Member = z.infer<typeof MemberSchema>;
 export type Card = z.infer<typeof CardSchema>;
 export type PosSummary = z.infer<typeof PosSummarySchema>;
+
+export const PurchaseItemSchema = z
+  .object({
+    sku: z.string().trim().min(1).max(64),
+    category: z.string().trim().min(1).max(64).openapi({ example: "snacks" }),
+    amountMinor: z.number().int().min(0).max(1e12).openapi({ description: "The line's total" }),
+    quantity: z.number().int().min(1).max(100_000),
+  })
+  .strict();
+
+export const PurchaseSchema = z
+  .object({
+    card: z.union([z.object({ token: z.string().min(1).max(2048) }).strict(), z.object({ number: z.string().min(1).max(32) }).strict()]),
+    receiptId: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]+$/u, "No control characters").openapi({ description: "Unique per partner, forever" }),
+    storeId: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]+$/u, "No control characters").optional(),
+    amountMinor: z.number().int().min(0).max(1e12).openapi({ description: "After discounts, before points" }),
+    currency: z.string().regex(/^[A-Z]{3}$/, "ISO-4217, e.g. KRW").openapi({ example: "KRW" }),
+    items: z.array(PurchaseItemSchema).min(1).max(500).optional(),
+    redeemPoints: z.number().int().min(0).max(1e12).optional(),
+    occurredAt: z.iso.datetime({ offset: true }).optional().openapi({ description: "When the sale happened (default: now; at most 30 days back)" }),
+    partnerId: z.string().min(1).max(64).optional().openapi({ description: "Staff only: the partner the purchase is recorded for" }),
+  })
+  .strict()
+  .openapi("Purchase");
+
+const BreakdownLineSchema = z.object({ rule: z.string(), points: z.number().int() }).passthrough();
+
+export const PurchaseResultSchema = z
+  .object({
+    purchaseId: z.string(),
+    receiptId: z.string(),
+    memberId: z.string(),
+    partnerId: z.string(),
+    amountMinor: z.number().int(),
+    currency: z.string(),
+    discountMinor: z.number().int(),
+    pointsRedeemed: z.number().int(),
+    pointsEarned: z.number().int(),
+    pointsPending: z.number().int(),
+    payableMinor: z.number().int(),
+    balance: z.object({ available: z.number().int(), pending: z.number().int() }),
+    breakdown: z.array(BreakdownLineSchema),
+    occurredAt: z.string(),
+  })
+  .openapi("PurchaseResult");
+
+export const PurchaseRecordSchema = z
+  .object({
+    purchaseId: z.string(),
+    receiptId: z.string(),
+    partnerId: z.string(),
+    storeId: z.string().nullable(),
+    memberId: z.string(),
+    amountMinor: z.number().int(),
+    currency: z.string(),
+    pointsRedeemed: z.number().int(),
+    pointsEarned: z.number().int(),
+    payableMinor: z.number().int(),
+    refundedMinor: z.number().int(),
+    pointsClawedBack: z.number().int(),
+    pointsRestored: z.number().int(),
+    status: z.enum(["completed", "partially_refunded", "refunded"]),
+    programVersion: z.number().int(),
+    occurredAt: z.string(),
+  })
+  .openapi("PurchaseRecord");
+
+export const RefundSchema = z.object({ amountMinor: z.number().int().min(1).max(1e12) }).strict().openapi("Refund");
+
+export const RefundResultSchema = z
+  .object({
+    refundId: z.string(),
+    purchaseId: z.string(),
+    amountMinor: z.number().int(),
+    pointsClawedBack: z.number().int(),
+    pointsRestored: z.number().int(),
+    pointsOwed: z.number().int().openapi({ description: "Clawed-back points already spent: repaid from future earning" }),
+    balance: z.object({ available: z.number().int(), pending: z.number().int() }),
+  })
+  .openapi("RefundResult");
+
+export const BalanceSchema = z
+  .object({
+    available: z.number().int(),
+    pending: z.number().int(),
+    owed: z.number().int().openapi({ description: "Points owed after a refund of spent points; repaid from future earning" }),
+    expiring: z.array(z.object({ points: z.number().int(), expiresAt: z.string() })),
+  })
+  .openapi("Balance");
+
+export const LedgerItemSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(["purchase", "refund", "void", "expire", "release", "adjust"]),
+    reasonCode: z.string(),
+    description: z.string(),
+    points: z.number().int().openapi({ description: "Change to available points" }),
+    pendingPoints: z.number().int(),
+    owedPoints: z.number().int(),
+    partnerId: z.string().nullable(),
+    purchaseId: z.string().nullable(),
+    correctsTransactionId: z.string().nullable(),
+    occurredAt: z.string(),
+    recordedAt: z.string(),
+  })
+  .openapi("LedgerItem");
+
+export const AdjustmentSchema = z
+  .object({
+    points: z.number().int().min(-1e9).max(1e9).refine((n) => n !== 0, "Must not be zero"),
+    reason: z.string().trim().min(3, "Say why (at least 3 characters)").max(500),
+  })
+  .strict()
+  .openapi("Adjustment");
+
+export const AdjustmentResultSchema = z
+  .object({ transactionId: z.string(), memberId: z.string(), points: z.number().int(), reason: z.string(), balance: z.object({ available: z.number().int(), pending: z.number().int() }) })
+  .openapi("AdjustmentResult");

@@ -90,10 +90,10 @@ export interface PosSummary {
 }
 
 /**
- * What a partner's till learns from a presented card: enough to greet and serve the member, and
- * no contact details. Refuses blocked, lost and replaced cards with their own codes.
+ * The card behind a presentment — a scanned token or a number typed by hand — refusing blocked,
+ * lost and replaced cards with their own codes.
  */
-export async function verifyPresentment(deps: Deps, input: { token?: string | undefined; cardNumber?: string | undefined }): Promise<PosSummary> {
+export async function resolvePresentedCard(deps: Deps, input: { token?: string | undefined; cardNumber?: string | undefined }) {
   let card;
   if (input.token !== undefined) {
     card = await cardOfToken(deps, input.token);
@@ -112,7 +112,12 @@ export async function verifyPresentment(deps: Deps, input: { token?: string | un
   if (card.status === "replaced") {
     throw new AppError("card_replaced", "This card was replaced; ask for the member's current card.");
   }
-  const member = await memberOfCard(deps, card);
+  return { card, member: await memberOfCard(deps, card) };
+}
+
+/** What a partner's till learns from a presented card: enough to serve the member, no contact details. */
+export async function verifyPresentment(deps: Deps, input: { token?: string | undefined; cardNumber?: string | undefined }): Promise<PosSummary> {
+  const { card, member } = await resolvePresentedCard(deps, input);
   const [balance] = await deps.database.db.select().from(memberBalances).where(eq(memberBalances.memberId, member.id));
   return {
     memberId: member.id,

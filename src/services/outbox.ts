@@ -44,6 +44,13 @@ export async function deliverWithDevSender(deps: Deps, messageId: string) {
   ]);
 }
 
+/** Delivers every pending message with the dev sender (the scheduled jobs call this). */
+export async function deliverPendingWithDevSender(deps: Deps) {
+  await deps.database.atomic([
+    deps.database.db.update(outbox).set({ status: "sent", provider: "dev", sentAt: deps.clock() }).where(eq(outbox.status, "pending")),
+  ]);
+}
+
 export async function listOutbox(deps: Deps, query: { recipient?: string | undefined; cursor?: string | undefined; limit: number }) {
   const rows = await deps.database.db
     .select()

@@ -49,3 +49,27 @@ export async function givenStaff(t: TestApp, role: "admin" | "marketer") {
   const res = await expectStatus(await t.call("POST", "/v1/auth/login", { token: null, body: { email, password } }), 200);
   return { email, password, token: ((await res.json()) as { token: string }).token };
 }
+
+/** Fails the test with every ledger invariant that does not hold. */
+export async function expectLedgerBalanced(t: TestApp) {
+  const { checkLedger } = await import("../../src/services/ledger-check.ts");
+  const violations = await checkLedger(t.deps);
+  if (violations.length) throw new Error(`ledger invariants violated:\n${violations.map((v) => `${v.invariant}: ${v.subject} (${v.detail})`).join("\n")}`);
+}
+
+let receipts = 0;
+
+/** Records a purchase through the API as a partner's till would. */
+export async function purchase(
+  t: TestApp,
+  partner: { key: string },
+  card: { number: string },
+  body: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
+  return t.call("POST", "/v1/purchases", {
+    token: partner.key,
+    headers,
+    body: { card: { number: card.number }, receiptId: `r-${++receipts}`, amountMinor: 10_000, currency: "KRW", ...body },
+  });
+}

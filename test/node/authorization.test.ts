@@ -8,7 +8,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, createTestApp, type TestApp } from "../helpers/app.ts";
-import { expectStatus, givenCard, givenMember, givenPartner, givenStaff, memberToken } from "../helpers/factories.ts";
+import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, givenStaff, memberToken, purchase } from "../helpers/factories.ts";
 
 const ROLES = ["anonymous", "admin", "adminStaff", "marketer", "partner", "memberSelf", "memberOther"] as const;
 type Role = (typeof ROLES)[number];
@@ -35,6 +35,8 @@ interface World {
   otherPartner: { id: string; key: string; keyId: string };
   adminStaff: { email: string; password: string; token: string };
   marketer: { email: string; password: string; token: string };
+  /** A purchase partner recorded on a's card: what the read-only purchase routes look at. */
+  purchaseId: string;
 }
 
 interface Ctx {
@@ -74,6 +76,23 @@ async function newSubject(t: TestApp, withCard: boolean): Promise<Subject> {
 async function adminJson<T>(t: TestApp, method: string, path: string, status: number, body?: unknown): Promise<T> {
   const res = await expectStatus(await t.call(method, path, body === undefined ? {} : { body }), status);
   return (await res.json()) as T;
+}
+
+/** A new purchase by the partner principal's partner on the subject's card, for a case to mutate. */
+async function newPurchase(ctx: Ctx): Promise<string> {
+  const res = await expectStatus(await purchase(ctx.w.t, ctx.w.partner, ctx.subject.card!, { amountMinor: 10_000 }), 201);
+  return ((await res.json()) as { purchaseId: string }).purchaseId;
+}
+
+async function purchaseRecord(ctx: Ctx) {
+  return adminJson<{ refundedMinor: number; status: string; pointsClawedBack: number }>(ctx.w.t, "GET", `/v1/purchases/${ctx.vars.purchaseId}`, 200);
+}
+
+/** The subject's points are untouched: no balance and no ledger movement. */
+async function noPointsMoved(ctx: Ctx) {
+  const id = ctx.subject.member.id;
+  expect(await adminJson(ctx.w.t, "GET", `/v1/members/${id}/balance`, 200)).toMatchObject({ available: 0, pending: 0, owed: 0 });
+  expect((await adminJson<{ items: unknown[] }>(ctx.w.t, "GET", `/v1/members/${id}/ledger`, 200)).items).toEqual([]);
 }
 
 async function cardStatus(ctx: Ctx) {
@@ -227,10 +246,80 @@ const matrix: Record<string, Row> = {
     },
   },
 
+  // Purchases: a partner's till records, reads and refunds its own; admins act for any partner
+  // (naming it); marketers may read. Another partner's purchase is a 404 (see cross-tenant below).
+  "POST /v1/purchases": {
+    allow: ["partner", ...ADMINS],
+    ok: 201,
+    fresh: "memberWithCard",
+    setup: async () => ({ receiptId: `auth-${nextId()}` }),
+    // Staff must name the partner; the partner key's own partner is implied. Every non-partner
+    // caller names it, so a denial is about the role, never a missing field.
+    body: ({ w, role, subject, vars }) => ({
+      card: { number: subject.card!.number },
+      receiptId: vars.receiptId,
+      amountMinor: 10_000,
+      currency: "KRW",
+      ...(role === "partner" ? {} : { partnerId: w.partner.id }),
+    }),
+    unchanged: noPointsMoved,
+  },
+  "GET /v1/purchases/{purchaseId}": { allow: ["partner", ...STAFF], ok: 200 },
+  "POST /v1/purchases/{purchaseId}/refunds": {
+    allow: ["partner", ...ADMINS],
+    ok: 201,
+    fresh: "memberWithCard",
+    setup: async (ctx) => ({ purchaseId: await newPurchase(ctx) }),
+    body: () => ({ amountMinor: 4_000 }),
+    unchanged: async (ctx) => {
+      expect(await purchaseRecord(ctx)).toMatchObject({ refundedMinor: 0, status: "completed", pointsClawedBack: 0 });
+      expect(await adminJson(ctx.w.t, "GET", `/v1/members/${ctx.subject.member.id}/balance`, 200)).toMatchObject({ available: 100 });
+    },
+  },
+  "POST /v1/purchases/{purchaseId}/void": {
+    allow: ["partner", ...ADMINS],
+    ok: 201,
+    fresh: "memberWithCard",
+    setup: async (ctx) => ({ purchaseId: await newPurchase(ctx) }),
+    unchanged: async (ctx) => {
+      expect(await purchaseRecord(ctx)).toMatchObject({ refundedMinor: 0, status: "completed", pointsClawedBack: 0 });
+      expect(await adminJson(ctx.w.t, "GET", `/v1/members/${ctx.subject.member.id}/balance`, 200)).toMatchObject({ available: 100 });
+    },
+  },
+
+  // Points: staff and the member itself read; only admins adjust.
+  "GET /v1/members/{memberId}/balance": { allow: [...STAFF, "memberSelf"], ok: 200 },
+  "GET /v1/members/{memberId}/ledger": { allow: [...STAFF, "memberSelf"], ok: 200 },
+  "POST /v1/members/{memberId}/adjustments": {
+    allow: ADMINS,
+    ok: 201,
+    fresh: "member",
+    body: () => ({ points: 500, reason: "goodwill for a broken till" }),
+    unchanged: noPointsMoved,
+  },
+
+  // The program's rules: staff read, admins replace.
+  "GET /v1/program": { allow: STAFF, ok: 200 },
+  "PUT /v1/program": {
+    allow: ADMINS,
+    ok: 200,
+    setup: async ({ w }) => {
+      const current = await adminJson<{ version: number; program: unknown }>(w.t, "GET", "/v1/program", 200);
+      return { version: String(current.version), program: JSON.stringify(current.program) };
+    },
+    // The rules in force, sent back unchanged: a new version that earns exactly as before.
+    body: ({ vars }) => JSON.parse(vars.program!) as unknown,
+    unchanged: async ({ w, vars }) => {
+      expect((await adminJson<{ version: number }>(w.t, "GET", "/v1/program", 200)).version).toBe(Number(vars.version));
+    },
+  },
+
   // Operations: admins only. The outbox holds sign-in codes.
   "GET /v1/outbox": { allow: ADMINS, ok: 200 },
   "GET /v1/admin/signing-keys": { allow: ADMINS, ok: 200 },
   "POST /v1/admin/signing-keys/rotate": { allow: ADMINS, ok: 201 },
+  "POST /v1/jobs/points": { allow: ADMINS, ok: 200 },
+  "GET /v1/admin/ledger/check": { allow: ADMINS, ok: 200 },
   "DELETE /v1/admin/signing-keys/{kid}": {
     allow: ADMINS,
     ok: 204,
@@ -261,14 +350,17 @@ beforeAll(async () => {
   const t = await createTestApp();
   const [a, b] = [await newSubject(t, true), await newSubject(t, true)];
   await a.token();
+  const partner = await givenPartner(t, "별빛시네마 강남");
+  const recorded = await expectStatus(await purchase(t, partner, a.card!, { amountMinor: 10_000 }), 201);
   w = {
     t,
     a,
     b,
-    partner: await givenPartner(t, "별빛시네마 강남"),
+    partner,
     otherPartner: await givenPartner(t, "한빛서점 종로"),
     adminStaff: await givenStaff(t, "admin"),
     marketer: await givenStaff(t, "marketer"),
+    purchaseId: ((await recorded.json()) as { purchaseId: string }).purchaseId,
   };
 });
 
@@ -302,6 +394,7 @@ function fillPath(template: string, ctx: Ctx): string {
     memberId: () => ctx.subject.member.id,
     cardNumber: () => ctx.subject.card!.number,
     partnerId: () => w.partner.id,
+    purchaseId: () => w.purchaseId,
   };
   return template.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = ctx.vars[name] ?? defaults[name]?.();
@@ -395,6 +488,18 @@ describe("credentials that are not what they claim", () => {
     await expectDenied(await w.t.call("POST", "/v1/cards/verify", { token: key.key, body: { cardNumber: w.a.card!.number } }), "unauthorized");
   });
 
+  it("a partner key without the purchases:write scope may not record, refund or void purchases", async () => {
+    const key = await adminJson<{ key: string }>(w.t, "POST", `/v1/partners/${w.partner.id}/keys`, 201, { name: "verify only", scopes: ["cards:verify"] });
+    const subject = await newSubject(w.t, true);
+    await expectDenied(await purchase(w.t, key, subject.card!, { amountMinor: 10_000 }), "forbidden");
+    const recorded = await expectStatus(await purchase(w.t, w.partner, subject.card!, { amountMinor: 10_000 }), 201);
+    const { purchaseId } = (await recorded.json()) as { purchaseId: string };
+    await expectDenied(await w.t.call("POST", `/v1/purchases/${purchaseId}/refunds`, { token: key.key, body: { amountMinor: 1_000 } }), "forbidden");
+    await expectDenied(await w.t.call("POST", `/v1/purchases/${purchaseId}/void`, { token: key.key }), "forbidden");
+    expect(await adminJson(w.t, "GET", `/v1/purchases/${purchaseId}`, 200)).toMatchObject({ refundedMinor: 0, status: "completed" });
+    expect(await adminJson(w.t, "GET", `/v1/members/${subject.member.id}/balance`, 200)).toMatchObject({ available: 100 });
+  });
+
   it("a partner key without the cards:verify scope may not verify cards", async () => {
     const key = await adminJson<{ key: string }>(w.t, "POST", `/v1/partners/${w.partner.id}/keys`, 201, { name: "statements only", scopes: ["statements:read"] });
     await expectDenied(await w.t.call("POST", "/v1/cards/verify", { token: key.key, body: { cardNumber: w.a.card!.number } }), "forbidden");
@@ -452,6 +557,67 @@ describe("cross-tenant reads", () => {
     await expectDenied(await w.t.call("GET", `/v1/partners/${w.otherPartner.id}/keys`, { token: w.partner.key }), "forbidden");
   });
 
+  it("a member probing the balance or ledger of an id that does not exist gets a 403, not a 404", async () => {
+    for (const route of ["balance", "ledger"]) {
+      await expectDenied(await w.t.call("GET", `/v1/members/mem_00000000000000000000000000/${route}`, { token: await w.a.token() }), "forbidden");
+    }
+  });
+
+  it("a partner may not read members' points", async () => {
+    await expectDenied(await w.t.call("GET", `/v1/members/${w.a.member.id}/balance`, { token: w.partner.key }), "forbidden");
+    await expectDenied(await w.t.call("GET", `/v1/members/${w.a.member.id}/ledger`, { token: w.partner.key }), "forbidden");
+  });
+
+  /** A 404 not_found problem, exactly as for a purchase that does not exist. */
+  async function expectNoSuchPurchase(res: Response, purchaseId: string) {
+    const text = await res.text();
+    expect(res.status, text).toBe(404);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    const problem = JSON.parse(text) as Record<string, unknown>;
+    expect(problem).toMatchObject({ code: "not_found", status: 404 });
+    // Nothing in the answer tells a recorded purchase from an id never issued.
+    const missing = "pur_00000000000000000000000000";
+    const never = (await (await w.t.call("GET", `/v1/purchases/${missing}`, { token: w.otherPartner.key })).json()) as Record<string, unknown>;
+    const shape = (p: Record<string, unknown>, id: string) => JSON.stringify({ ...p, requestId: undefined, detail: String(p.detail).replace(id, "ID") });
+    expect(shape(problem, purchaseId)).toBe(shape(never, missing));
+  }
+
+  it("a partner may not read another partner's purchase, nor find out that it exists", async () => {
+    await expectStatus(await w.t.call("GET", `/v1/purchases/${w.purchaseId}`, { token: w.partner.key }), 200);
+    await expectNoSuchPurchase(await w.t.call("GET", `/v1/purchases/${w.purchaseId}`, { token: w.otherPartner.key }), w.purchaseId);
+  });
+
+  it("a partner may not refund or void another partner's purchase, and it stays as it was", async () => {
+    const subject = await newSubject(w.t, true);
+    const recorded = await expectStatus(await purchase(w.t, w.partner, subject.card!, { amountMinor: 10_000 }), 201);
+    const { purchaseId } = (await recorded.json()) as { purchaseId: string };
+    await expectNoSuchPurchase(await w.t.call("POST", `/v1/purchases/${purchaseId}/refunds`, { token: w.otherPartner.key, body: { amountMinor: 1_000 } }), purchaseId);
+    await expectNoSuchPurchase(await w.t.call("POST", `/v1/purchases/${purchaseId}/void`, { token: w.otherPartner.key }), purchaseId);
+    // With an Idempotency-Key too: the stored refusal is the same 404.
+    const headers = { "idempotency-key": `other-${nextId()}` };
+    await expectNoSuchPurchase(await w.t.call("POST", `/v1/purchases/${purchaseId}/void`, { token: w.otherPartner.key, headers }), purchaseId);
+    expect(await adminJson(w.t, "GET", `/v1/purchases/${purchaseId}`, 200)).toMatchObject({ refundedMinor: 0, status: "completed", pointsClawedBack: 0 });
+    expect(await adminJson(w.t, "GET", `/v1/members/${subject.member.id}/balance`, 200)).toMatchObject({ available: 100 });
+  });
+
+  it("a partner may not record a purchase for another partner, and no points move", async () => {
+    const subject = await newSubject(w.t, true);
+    await expectDenied(await purchase(w.t, w.partner, subject.card!, { amountMinor: 10_000, partnerId: w.otherPartner.id }), "forbidden");
+    expect(await adminJson(w.t, "GET", `/v1/members/${subject.member.id}/balance`, 200)).toMatchObject({ available: 0, pending: 0 });
+    // Naming its own partner is fine.
+    await expectStatus(await purchase(w.t, w.partner, subject.card!, { amountMinor: 10_000, partnerId: w.partner.id }), 201);
+  });
+
+  it("staff must name the partner a purchase is for", async () => {
+    const subject = await newSubject(w.t, true);
+    const res = await w.t.call("POST", "/v1/purchases", {
+      token: w.adminStaff.token,
+      body: { card: { number: subject.card!.number }, receiptId: `staff-${nextId()}`, amountMinor: 10_000, currency: "KRW" },
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "validation_failed", errors: [{ field: "partnerId" }] });
+  });
+
   it("a member may not block another member's card, and the card stays active", async () => {
     const other = await newSubject(w.t, true);
     await expectDenied(await w.t.call("POST", `/v1/cards/${other.card!.number}/block`, { token: await w.a.token(), body: { reason: "lost" } }), "forbidden");
@@ -464,3 +630,10 @@ async function tokenJson<T>(method: string, path: string, token: string): Promis
   const res = await expectStatus(await w.t.call(method, path, { token }), 200);
   return (await res.json()) as T;
 }
+
+describe("the ledger after every case above", () => {
+  it("holds every invariant", async () => {
+    await expectLedgerBalanced(w.t);
+    expect(await adminJson(w.t, "GET", "/v1/admin/ledger/check", 200)).toEqual({ ok: true, violations: [] });
+  });
+});

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "../helpers/app.ts";
-import { expectStatus, givenCard, givenMember, givenPartner, givenStaff, memberToken } from "../helpers/factories.ts";
+import { expectStatus, givenCard, givenMember, givenPartner, givenStaff, memberToken, purchase } from "../helpers/factories.ts";
 
 interface Operation {
   responses?: Record<string, { content?: Record<string, { schema?: { $ref?: string; properties?: Record<string, unknown> } }> }>;
@@ -18,7 +18,7 @@ beforeAll(async () => {
   const a = await givenMember(t);
   const b = await givenMember(t);
   const card = await givenCard(t, a.id);
-  await expectStatus(await t.call("POST", `/v1/cards/${card.number}/replace`), 201);
+  const replacement = (await (await expectStatus(await t.call("POST", `/v1/cards/${card.number}/replace`), 201)).json()) as { number: string };
   await memberToken(t, a);
   await memberToken(t, b);
   const partner = await givenPartner(t);
@@ -27,6 +27,7 @@ beforeAll(async () => {
   await givenStaff(t, "marketer");
   await givenStaff(t, "admin");
   await expectStatus(await t.call("POST", "/v1/admin/signing-keys/rotate"), 201);
+  for (let i = 0; i < 3; i++) await expectStatus(await purchase(t, partner, replacement, { amountMinor: 5_000 }), 201);
   Object.assign(paths, { memberId: a.id, partnerId: partner.id });
 });
 
@@ -50,6 +51,7 @@ describe("cursor pagination", () => {
       "/v1/admin/signing-keys",
       "/v1/members",
       "/v1/members/{memberId}/cards",
+      "/v1/members/{memberId}/ledger",
       "/v1/outbox",
       "/v1/partners",
       "/v1/partners/{partnerId}/keys",
@@ -61,6 +63,7 @@ describe("cursor pagination", () => {
     "/v1/admin/signing-keys",
     "/v1/members",
     "/v1/members/{memberId}/cards",
+    "/v1/members/{memberId}/ledger",
     "/v1/outbox",
     "/v1/partners",
     "/v1/partners/{partnerId}/keys",

@@ -1,0 +1,102 @@
+/** /v1/purchases: a partner's till records sales that earn and redeem points, and refunds them. */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { AppError, errorResponses } from "../errors.ts";
+import type { Principal } from "../services/principal.ts";
+import { findPurchase, purchaseView, recordPurchase, refundPurchase } from "../services/purchases.ts";
+import { allow, bearer, createRouter, IdParam, json, jsonBody, type AppEnv } from "./common.ts";
+import { idempotent } from "./idempotent.ts";
+import { PurchaseRecordSchema, PurchaseResultSchema, PurchaseSchema, RefundResultSchema, RefundSchema } from "./schemas.ts";
+
+const PurchaseParams = z.object({ purchaseId: IdParam("purchaseId", "pur_01JD0000000000000000000000") });
+const IdempotencyHeader = z.object({
+  "idempotency-key": z.string().optional().openapi({ param: { name: "idempotency-key", in: "header" }, description: "Makes retries safe: the same key and body get the stored response" }),
+});
+
+/** The partner a point-moving call acts for: a partner key's own, or one named by staff. */
+function partnerOf(principal: Principal, named: string | undefined): string {
+  if (principal.role === "partner") {
+    if (!principal.scopes.includes("purchases:write")) throw new AppError("forbidden", "This API key lacks the purchases:write scope.");
+    if (named !== undefined && named !== principal.partnerId) throw new AppError("forbidden", "A partner key records purchases for its own partner only.");
+    return principal.partnerId;
+  }
+  if (!named) throw new AppError("validation_failed", "Staff must say which partner the purchase is for.", { errors: [{ field: "partnerId", message: "Required for staff" }] });
+  return named;
+}
+
+function requireWriteScope(c: Context<AppEnv>) {
+  const principal = c.var.principal;
+  if (principal.role === "partner" && !principal.scopes.includes("purchases:write")) {
+    throw new AppError("forbidden", "This API key lacks the purchases:write scope.");
+  }
+}
+
+export const purchasesRouter = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/purchases",
+      tags: ["Purchases"],
+      summary: "Record a purchase: earn and redeem points in one atomic call",
+      security: bearer,
+      middleware: allow("partner", "admin"),
+      request: { headers: IdempotencyHeader, ...jsonBody(PurchaseSchema) },
+      responses: { 201: json(PurchaseResultSchema, "Recorded"), ...errorResponses(401, 403, 404, 409, 422) },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const partnerId = partnerOf(c.var.principal, body.partnerId);
+      return idempotent(c, body, async (claim) => ({
+        status: 201,
+        body: await recordPurchase(c.var.deps, c.var.principal, { ...body, partnerId }, claim),
+      }));
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/purchases/{purchaseId}",
+      tags: ["Purchases"],
+      summary: "Read a purchase (a partner sees only its own)",
+      security: bearer,
+      middleware: allow("partner", "admin", "marketer"),
+      request: { params: PurchaseParams },
+      responses: { 200: json(PurchaseRecordSchema, "The purchase"), ...errorResponses(401, 403, 404) },
+    }),
+    async (c) => c.json(purchaseView(await findPurchase(c.var.deps, c.var.principal, c.req.valid("param").purchaseId)), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/purchases/{purchaseId}/refunds",
+      tags: ["Purchases"],
+      summary: "Refund part of a purchase: earned points clawed back, redeemed points restored, pro rata",
+      security: bearer,
+      middleware: allow("partner", "admin"),
+      request: { params: PurchaseParams, headers: IdempotencyHeader, ...jsonBody(RefundSchema) },
+      responses: { 201: json(RefundResultSchema, "Refunded"), ...errorResponses(401, 403, 404, 409, 422) },
+    }),
+    async (c) => {
+      requireWriteScope(c);
+      const body = c.req.valid("json");
+      const { purchaseId } = c.req.valid("param");
+      return idempotent(c, body, async (claim) => ({ status: 201, body: await refundPurchase(c.var.deps, c.var.principal, purchaseId, body, claim) }));
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/purchases/{purchaseId}/void",
+      tags: ["Purchases"],
+      summary: "Void a purchase: refund everything that is left",
+      security: bearer,
+      middleware: allow("partner", "admin"),
+      request: { params: PurchaseParams, headers: IdempotencyHeader },
+      responses: { 201: json(RefundResultSchema, "Voided"), ...errorResponses(401, 403, 404, 409) },
+    }),
+    async (c) => {
+      requireWriteScope(c);
+      const { purchaseId } = c.req.valid("param");
+      return idempotent(c, {}, async (claim) => ({ status: 201, body: await refundPurchase(c.var.deps, c.var.principal, purchaseId, { void: true }, claim) }));
+    },
+  );

@@ -1,0 +1,78 @@
+/**
+ * Reconciliation: the invariants the ledger must satisfy, checked in SQL. Tests run it after
+ * every test that moves points; operators run it through GET /v1/admin/ledger/check.
+ */
+import { sql } from "drizzle-orm";
+import type { Deps } from "../deps.ts";
+
+const checks: Array<{ name: string; query: ReturnType<typeof sql> }> = [
+  {
+    name: "each ledger transaction sums to zero",
+    query: sql`SELECT txn_id AS subject, SUM(points) AS detail FROM ledger_entries GROUP BY txn_id HAVING SUM(points) <> 0`,
+  },
+  {
+    name: "a transaction that moves points has at least two entries",
+    query: sql`SELECT txn_id AS subject, COUNT(*) AS detail FROM ledger_entries GROUP BY txn_id HAVING COUNT(*) = 1`,
+  },
+  {
+    name: "each balance equals the sum of its entries",
+    query: sql`SELECT b.member_id AS subject,
+                 b.available || '/' || b.pending || '/' || b.debt || ' vs ' ||
+                 COALESCE((SELECT SUM(points) FROM ledger_entries WHERE account = 'member:' || b.member_id), 0) || '/' ||
+                 COALESCE((SELECT SUM(points) FROM ledger_entries WHERE account = 'member_pending:' || b.member_id), 0) || '/' ||
+                 COALESCE((SELECT -SUM(points) FROM ledger_entries WHERE account = 'member_debt:' || b.member_id), 0) AS detail
+               FROM member_balances b
+               WHERE b.available <> COALESCE((SELECT SUM(points) FROM ledger_entries WHERE account = 'member:' || b.member_id), 0)
+                  OR b.pending <> COALESCE((SELECT SUM(points) FROM ledger_entries WHERE account = 'member_pending:' || b.member_id), 0)
+                  OR b.debt <> COALESCE((SELECT -SUM(points) FROM ledger_entries WHERE account = 'member_debt:' || b.member_id), 0)`,
+  },
+  {
+    name: "no balance below zero",
+    query: sql`SELECT member_id AS subject, available || '/' || pending || '/' || debt AS detail FROM member_balances WHERE available < 0 OR pending < 0 OR debt < 0`,
+  },
+  {
+    name: "every purchase has exactly one purchase transaction",
+    query: sql`SELECT p.id AS subject, COUNT(t.id) AS detail FROM purchases p
+               LEFT JOIN ledger_transactions t ON t.purchase_id = p.id AND t.kind = 'purchase'
+               GROUP BY p.id HAVING COUNT(t.id) <> 1`,
+  },
+  {
+    name: "each transaction is reversed at most once",
+    query: sql`SELECT reverses_txn_id AS subject, COUNT(*) AS detail FROM ledger_transactions WHERE reverses_txn_id IS NOT NULL GROUP BY reverses_txn_id HAVING COUNT(*) > 1`,
+  },
+  {
+    name: "each lot's remaining points are its points plus its movements",
+    query: sql`SELECT l.id AS subject, l.points || ' + ' || COALESCE(SUM(m.points), 0) || ' <> ' || l.remaining AS detail
+               FROM point_lots l LEFT JOIN lot_movements m ON m.lot_id = l.id
+               GROUP BY l.id HAVING l.points + COALESCE(SUM(m.points), 0) <> l.remaining`,
+  },
+  {
+    name: "available and pending points equal the member's lots",
+    query: sql`SELECT b.member_id AS subject, b.available || '/' || b.pending AS detail FROM member_balances b
+               WHERE b.available <> COALESCE((SELECT SUM(remaining) FROM point_lots WHERE member_id = b.member_id AND released_at IS NOT NULL), 0)
+                  OR b.pending <> COALESCE((SELECT SUM(remaining) FROM point_lots WHERE member_id = b.member_id AND released_at IS NULL), 0)`,
+  },
+  {
+    name: "a purchase's claw-backs and restorations match its refund transactions",
+    query: sql`SELECT p.id AS subject, p.clawed_points || '/' || p.restored_points AS detail FROM purchases p
+               WHERE p.clawed_points <> COALESCE((SELECT SUM(e.points) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id
+                                                 WHERE t.purchase_id = p.id AND t.kind IN ('refund', 'void') AND e.account = 'issuance:' || p.partner_id), 0)
+                  OR p.restored_points <> COALESCE((SELECT -SUM(e.points) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id
+                                                 WHERE t.purchase_id = p.id AND t.kind IN ('refund', 'void') AND e.account = 'redemption:' || p.partner_id), 0)`,
+  },
+];
+
+export interface Violation {
+  invariant: string;
+  subject: string;
+  detail: string;
+}
+
+export async function checkLedger(deps: Deps): Promise<Violation[]> {
+  const violations: Violation[] = [];
+  for (const check of checks) {
+    const rows = (await deps.database.db.all(check.query)) as Array<{ subject: unknown; detail: unknown }>;
+    for (const row of rows) violations.push({ invariant: check.name, subject: String(row.subject), detail: String(row.detail) });
+  }
+  return violations;
+}

@@ -1,0 +1,156 @@
+/**
+ * The ledger's building blocks: account names, a transaction as statements, balance changes.
+ * Every movement of points is one transaction whose entries sum to zero, written in the same
+ * atomic unit as the balance change it explains.
+ */
+import { eq, sql } from "drizzle-orm";
+import { isConstraintViolation, type Statement } from "../../db/database.ts";
+import { ledgerEntries, ledgerTransactions, memberBalances } from "../../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import { actorIdOf } from "./audit.ts";
+import type { Claim } from "./idempotency.ts";
+import type { Principal } from "./principal.ts";
+
+export const accounts = {
+  /** The member's available points. */
+  member: (memberId: string) => `member:${memberId}`,
+  /** Earned, not yet available (the program's pending days). */
+  pending: (memberId: string) => `member_pending:${memberId}`,
+  /** Negative while the member owes clawed-back points. */
+  debt: (memberId: string) => `member_debt:${memberId}`,
+  /** What a partner issued: its liability to the program (negative as it issues). */
+  issuance: (partnerId: string) => `issuance:${partnerId}`,
+  /** Points spent at a partner. */
+  redemption: (partnerId: string) => `redemption:${partnerId}`,
+  breakage: "breakage",
+  adjustment: "adjustment",
+} as const;
+
+export type TransactionKind = (typeof ledgerTransactions.$inferInsert)["kind"];
+
+export interface TransactionInput {
+  id: string;
+  memberId: string;
+  kind: TransactionKind;
+  reasonCode: string;
+  description: string;
+  actor: Principal;
+  occurredAt: number;
+  partnerId?: string | null;
+  purchaseId?: string | null;
+  correctsTxnId?: string | null;
+  reversesTxnId?: string | null;
+}
+
+export interface Entry {
+  account: string;
+  points: number;
+}
+
+/**
+ * The transaction row and its entries. Zero entries are dropped; what remains must sum to zero
+ * and be at least two (a purchase that moves no points keeps its transaction with no entries).
+ */
+export function transactionStatements(deps: Deps, txn: TransactionInput, entries: Entry[]): Statement[] {
+  const moving = entries.filter((e) => e.points !== 0);
+  const sum = moving.reduce((n, e) => n + e.points, 0);
+  if (sum !== 0 || moving.length === 1) {
+    throw new Error(`unbalanced ledger transaction ${txn.kind}: ${JSON.stringify(moving)}`);
+  }
+  const { db } = deps.database;
+  return [
+    db.insert(ledgerTransactions).values({
+      id: txn.id,
+      memberId: txn.memberId,
+      kind: txn.kind,
+      reasonCode: txn.reasonCode,
+      description: txn.description,
+      partnerId: txn.partnerId ?? null,
+      purchaseId: txn.purchaseId ?? null,
+      correctsTxnId: txn.correctsTxnId ?? null,
+      reversesTxnId: txn.reversesTxnId ?? null,
+      actorType: txn.actor.role,
+      actorId: actorIdOf(txn.actor),
+      occurredAt: txn.occurredAt,
+      createdAt: deps.clock(),
+    }),
+    ...moving.map((e) => db.insert(ledgerEntries).values({ txnId: txn.id, account: e.account, points: e.points })),
+  ];
+}
+
+export interface BalanceDelta {
+  available?: number;
+  pending?: number;
+  debt?: number;
+}
+
+/** A relative update: concurrent units compose, and the CHECKs (available ≥ 0 …) decide races. */
+export function balanceStatement(deps: Deps, memberId: string, delta: BalanceDelta): Statement {
+  return deps.database.db
+    .update(memberBalances)
+    .set({
+      available: sql`${memberBalances.available} + ${delta.available ?? 0}`,
+      pending: sql`${memberBalances.pending} + ${delta.pending ?? 0}`,
+      debt: sql`${memberBalances.debt} + ${delta.debt ?? 0}`,
+      updatedAt: deps.clock(),
+    })
+    .where(eq(memberBalances.memberId, memberId));
+}
+
+export async function balanceOf(deps: Deps, memberId: string) {
+  const [row] = await deps.database.db.select().from(memberBalances).where(eq(memberBalances.memberId, memberId));
+  return row ?? { memberId, available: 0, pending: 0, debt: 0, updatedAt: 0 };
+}
+
+/** The member's balance as the response reports it. */
+export async function balanceView(deps: Deps, memberId: string) {
+  const balance = await balanceOf(deps, memberId);
+  return { available: balance.available, pending: balance.pending };
+}
+
+/**
+ * Commits a movement of points. With an Idempotency-Key, the stored response is completed in the
+ * same unit, its balance read inside the unit, so a replay returns exactly what was acknowledged.
+ */
+export async function commitMovement(
+  deps: Deps,
+  unit: { statements: Statement[]; claim: Claim | null; status: number; response: object; memberId: string },
+): Promise<void> {
+  const statements = [...unit.statements];
+  if (unit.claim) {
+    statements.push(
+      unit.claim.complete(
+        unit.status,
+        sql`json_set(${JSON.stringify(unit.response)}, '$.balance', json_object(
+          'available', (SELECT available FROM member_balances WHERE member_id = ${unit.memberId}),
+          'pending', (SELECT pending FROM member_balances WHERE member_id = ${unit.memberId})))`,
+      ),
+    );
+  }
+  try {
+    await deps.database.atomic(statements);
+  } catch (error) {
+    if (isConstraintViolation(error, "CHECK", "member_balances_available")) {
+      throw new AppError("insufficient_points", "The member does not have that many points available.");
+    }
+    throw error;
+  }
+}
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Runs a unit again when its guards saw a concurrent change (a lot, a debt or a refund total moved
+ * between reading and writing). Business refusals (AppError) are never retried.
+ */
+export async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (error instanceof AppError || !isConstraintViolation(error, "CHECK")) throw error;
+      if (n >= MAX_ATTEMPTS) throw new AppError("concurrent_update", "The member's points changed while this was being recorded; retry.");
+    }
+  }
+}

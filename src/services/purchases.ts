@@ -1,0 +1,344 @@
+/**
+ * Purchases at partners: one call earns and redeems points, as one atomic unit — the purchase
+ * row (unique per partner and receipt), its ledger transaction, the lots drawn and created, the
+ * balance, a tier upgrade, and the Idempotency-Key's stored response.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { isConstraintViolation, type Statement } from "../../db/database.ts";
+import { ledgerTransactions, members, partners, purchases } from "../../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { computeEarning, type BreakdownLine } from "../domain/earning.ts";
+import { dayStart, expiresAt, monthStart } from "../domain/expiry.ts";
+import type { Program } from "../domain/program.ts";
+import { refundEffect } from "../domain/refund.ts";
+import { AppError } from "../errors.ts";
+import { newId } from "../lib/ids.ts";
+import { resolvePresentedCard } from "./card-tokens.ts";
+import type { Claim } from "./idempotency.ts";
+import { accounts, balanceOf, balanceStatement, balanceView, commitMovement, transactionStatements, withRetries } from "./ledger.ts";
+import { createLot, moveLots, planClawBack, planRestore, spendFromLots } from "./lots.ts";
+import type { Principal } from "./principal.ts";
+import { currentProgram } from "./program.ts";
+import { earnedSince, qualifyingPoints, tierStatements } from "./tiers.ts";
+
+const DAY_MS = 86_400_000;
+/** How far back a till may date a purchase (offline tills catching up), and forward (clock skew). */
+const MAX_BACKDATE_MS = 30 * DAY_MS;
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+export interface PurchaseItem {
+  sku: string;
+  category: string;
+  amountMinor: number;
+  quantity: number;
+}
+
+export interface PurchaseInput {
+  partnerId: string;
+  card: { token: string } | { number: string };
+  receiptId: string;
+  storeId?: string | undefined;
+  amountMinor: number;
+  currency: string;
+  items?: PurchaseItem[] | undefined;
+  redeemPoints?: number | undefined;
+  occurredAt?: string | undefined;
+}
+
+type PurchaseRow = typeof purchases.$inferSelect;
+
+function invalid(field: string, message: string): never {
+  throw new AppError("validation_failed", message, { errors: [{ field, message }] });
+}
+
+async function partnerName(deps: Deps, partnerId: string): Promise<string> {
+  const [row] = await deps.database.db.select({ name: partners.name, status: partners.status }).from(partners).where(eq(partners.id, partnerId));
+  if (!row) throw new AppError("not_found", `No partner ${partnerId}.`);
+  return row.name;
+}
+
+function occurredAtOf(deps: Deps, occurredAt: string | undefined): number {
+  const now = deps.clock();
+  if (occurredAt === undefined) return now;
+  const at = Date.parse(occurredAt);
+  if (Number.isNaN(at)) invalid("occurredAt", "Not an ISO-8601 time");
+  if (at > now + MAX_CLOCK_SKEW_MS) invalid("occurredAt", "In the future");
+  if (at < now - MAX_BACKDATE_MS) invalid("occurredAt", "More than 30 days ago");
+  return at;
+}
+
+function checkRedemption(program: Program, input: PurchaseInput, redeem: number) {
+  if (redeem === 0) return;
+  if (redeem * program.pointValueMinor > input.amountMinor) {
+    invalid("redeemPoints", "Points may pay for at most the whole amount");
+  }
+  const { minPoints, maxPoints } = program.redemption;
+  if (minPoints !== undefined && redeem < minPoints) {
+    throw new AppError("redemption_not_allowed", `At least ${minPoints} points must be redeemed at once.`, { minPoints });
+  }
+  if (maxPoints !== undefined && redeem > maxPoints) {
+    throw new AppError("redemption_not_allowed", `At most ${maxPoints} points may be redeemed in one purchase.`, { maxPoints });
+  }
+}
+
+export async function recordPurchase(deps: Deps, actor: Principal, input: PurchaseInput, claim: Claim | null) {
+  const { version, program } = await currentProgram(deps);
+  if (input.currency !== program.currency) invalid("currency", `The program runs in ${program.currency}`);
+  if (input.items?.length) {
+    const sum = input.items.reduce((n, i) => n + i.amountMinor, 0);
+    if (sum !== input.amountMinor) invalid("items", `The items add up to ${sum}, not amountMinor ${input.amountMinor}`);
+  }
+  const redeem = input.redeemPoints ?? 0;
+  checkRedemption(program, input, redeem);
+  const occurredAt = occurredAtOf(deps, input.occurredAt);
+  const { card, member } = await resolvePresentedCard(deps, "token" in input.card ? { token: input.card.token } : { cardNumber: input.card.number });
+  const name = await partnerName(deps, input.partnerId);
+  const purchaseId = newId("purchase", deps.clock());
+
+  const attempt = async () => {
+    const [existing] = await deps.database.db
+      .select({ id: purchases.id })
+      .from(purchases)
+      .where(and(eq(purchases.partnerId, input.partnerId), eq(purchases.receiptId, input.receiptId)));
+    if (existing) throw duplicateReceipt(existing.id);
+    const [{ tier, tierRequalifyAt }] = (await deps.database.db
+      .select({ tier: members.tier, tierRequalifyAt: members.tierRequalifyAt })
+      .from(members)
+      .where(eq(members.id, member.id))) as [{ tier: string; tierRequalifyAt: number | null }];
+    const earning = computeEarning({
+      program,
+      partnerId: input.partnerId,
+      tierCode: tier,
+      amountMinor: input.amountMinor,
+      lines: input.items,
+      paidWithPointsMinor: redeem * program.pointValueMinor,
+      earnedToday: await earnedSince(deps, member.id, dayStart(occurredAt, program.utcOffsetMinutes)),
+      earnedThisMonth: await earnedSince(deps, member.id, monthStart(occurredAt, program.utcOffsetMinutes)),
+    });
+    const earned = earning.points;
+    const { debt } = await balanceOf(deps, member.id);
+    const repay = Math.min(earned, debt);
+    const credited = earned - repay;
+    const pendingDays = program.earning.pendingDays;
+    const availableAt = occurredAt + pendingDays * DAY_MS;
+    const pendingNow = availableAt > deps.clock();
+    const payableMinor = input.amountMinor - redeem * program.pointValueMinor;
+    const breakdown: Array<BreakdownLine | { rule: "redemption"; points: number; valueMinor: number } | { rule: "debt_repayment"; points: number }> = [
+      ...earning.breakdown,
+      ...(redeem > 0 ? [{ rule: "redemption" as const, points: -redeem, valueMinor: redeem * program.pointValueMinor }] : []),
+      ...(repay > 0 ? [{ rule: "debt_repayment" as const, points: -repay }] : []),
+    ];
+    const txnId = newId("transaction", deps.clock());
+    const description = [
+      earned > 0 ? `Earned ${earned} at ${name}` : null,
+      redeem > 0 ? `spent ${redeem} at ${name}` : null,
+    ]
+      .filter(Boolean)
+      .join(", ")
+      .replace(/^s/, "S");
+    const { db } = deps.database;
+    const qualifying = (await qualifyingPoints(deps, member.id)) + earned;
+    const statements: Statement[] = [
+      db.insert(purchases).values({
+        id: purchaseId,
+        partnerId: input.partnerId,
+        receiptId: input.receiptId,
+        storeId: input.storeId ?? null,
+        memberId: member.id,
+        cardId: card.id,
+        amountMinor: input.amountMinor,
+        currency: input.currency,
+        redeemedPoints: redeem,
+        earnedPoints: earned,
+        payableMinor,
+        programVersion: version,
+        items: input.items ?? null,
+        breakdown,
+        occurredAt,
+        createdAt: deps.clock(),
+      }),
+      ...transactionStatements(
+        deps,
+        {
+          id: txnId,
+          memberId: member.id,
+          kind: "purchase",
+          reasonCode: earned > 0 && redeem > 0 ? "earn_and_redeem" : redeem > 0 ? "redeem" : "earn",
+          description: `${description || `Purchase at ${name}`}, receipt ${input.receiptId}`,
+          actor,
+          occurredAt,
+          partnerId: input.partnerId,
+          purchaseId,
+        },
+        [
+          { account: accounts.member(member.id), points: -redeem },
+          { account: accounts.redemption(input.partnerId), points: redeem },
+          { account: accounts.issuance(input.partnerId), points: -earned },
+          { account: pendingNow ? accounts.pending(member.id) : accounts.member(member.id), points: credited },
+          { account: accounts.debt(member.id), points: repay },
+        ],
+      ),
+      // The redemption is debited on its own, before anything is credited: an overdraft fails on
+      // the balance CHECK (insufficient_points), never funded by this purchase's own earning.
+      balanceStatement(deps, member.id, { available: -redeem }),
+      ...spendFromLots(txnId, member.id, redeem),
+      balanceStatement(deps, member.id, pendingNow ? { pending: credited, debt: -repay } : { available: credited, debt: -repay }),
+      ...(credited > 0
+        ? [createLot(deps, { memberId: member.id, txnId, points: credited, earnedAt: occurredAt, availableAt, expiresAt: expiresAt(occurredAt, program.expiry, program.utcOffsetMinutes) })]
+        : []),
+      ...tierStatements(deps, program, { memberId: member.id, tier, requalifyAt: tierRequalifyAt }, qualifying),
+    ];
+    const response = {
+      purchaseId,
+      receiptId: input.receiptId,
+      memberId: member.id,
+      partnerId: input.partnerId,
+      amountMinor: input.amountMinor,
+      currency: input.currency,
+      discountMinor: 0,
+      pointsRedeemed: redeem,
+      pointsEarned: earned,
+      pointsPending: pendingNow ? credited : 0,
+      payableMinor,
+      breakdown,
+      occurredAt: new Date(occurredAt).toISOString(),
+    };
+    try {
+      await commitMovement(deps, { statements, claim, status: 201, response, memberId: member.id });
+    } catch (error) {
+      if (isConstraintViolation(error, "UNIQUE", "purchases.partner_id")) {
+        const [row] = await deps.database.db.select({ id: purchases.id }).from(purchases).where(and(eq(purchases.partnerId, input.partnerId), eq(purchases.receiptId, input.receiptId)));
+        throw duplicateReceipt(row?.id ?? "unknown");
+      }
+      throw error;
+    }
+    return response;
+  };
+
+  const response = await withRetries(attempt);
+  return { ...response, balance: await balanceView(deps, member.id) };
+}
+
+function duplicateReceipt(purchaseId: string) {
+  return new AppError("duplicate_receipt", "This partner already recorded a purchase with this receipt id.", { purchaseId });
+}
+
+/** A purchase as its partner (or staff) may see it; other partners' purchases do not exist. */
+export async function findPurchase(deps: Deps, actor: Principal, purchaseId: string): Promise<PurchaseRow> {
+  const [row] = await deps.database.db.select().from(purchases).where(eq(purchases.id, purchaseId));
+  if (!row || (actor.role === "partner" && row.partnerId !== actor.partnerId)) {
+    throw new AppError("not_found", `No purchase ${purchaseId}.`);
+  }
+  return row;
+}
+
+export function purchaseView(row: PurchaseRow) {
+  return {
+    purchaseId: row.id,
+    receiptId: row.receiptId,
+    partnerId: row.partnerId,
+    storeId: row.storeId,
+    memberId: row.memberId,
+    amountMinor: row.amountMinor,
+    currency: row.currency,
+    pointsRedeemed: row.redeemedPoints,
+    pointsEarned: row.earnedPoints,
+    payableMinor: row.payableMinor,
+    refundedMinor: row.refundedMinor,
+    pointsClawedBack: row.clawedPoints,
+    pointsRestored: row.restoredPoints,
+    status: (row.refundedMinor === 0 ? "completed" : row.refundedMinor < row.amountMinor ? "partially_refunded" : "refunded") as "completed" | "partially_refunded" | "refunded",
+    programVersion: row.programVersion,
+    occurredAt: new Date(row.occurredAt).toISOString(),
+  };
+}
+
+/**
+ * Refunds part of a purchase (or all that is left, for a void): earned points are clawed back
+ * and redeemed points restored, pro rata. Clawed-back points that were already spent become a
+ * debt, repaid from the member's next earnings — the balance never goes below zero.
+ */
+export async function refundPurchase(
+  deps: Deps,
+  actor: Principal,
+  purchaseId: string,
+  request: { amountMinor: number } | { void: true },
+  claim: Claim | null,
+) {
+  const isVoid = "void" in request;
+  const attempt = async () => {
+    const purchase = await findPurchase(deps, actor, purchaseId);
+    const left = purchase.amountMinor - purchase.refundedMinor;
+    const amount = isVoid ? left : request.amountMinor;
+    if (left === 0) throw new AppError("nothing_to_refund", "This purchase is already fully refunded.", { purchaseId });
+    if (amount > left) {
+      throw new AppError("refund_exceeds_remaining", `At most ${left} of this purchase is left to refund.`, { refundableMinor: left });
+    }
+    const effect = refundEffect(purchase, amount);
+    const { db } = deps.database;
+    const txns = await db.select().from(ledgerTransactions).where(eq(ledgerTransactions.purchaseId, purchaseId));
+    const purchaseTxn = txns.find((t) => t.kind === "purchase")!;
+    const refundTxnIds = txns.filter((t) => t.kind !== "purchase").map((t) => t.id);
+    const claw = await planClawBack(deps, purchase.memberId, purchaseTxn.id, effect.clawPoints);
+    const restore = await planRestore(deps, purchaseTxn.id, refundTxnIds, effect.restorePoints);
+    const name = await partnerName(deps, purchase.partnerId);
+    const txnId = newId("transaction", deps.clock());
+    const statements: Statement[] = [
+      // Aborts the unit if another refund of this purchase committed since it was read.
+      sql`INSERT INTO ledger_entries (txn_id, account, points) SELECT ${txnId}, 'guard:refund', 0
+          WHERE (SELECT refunded_minor FROM purchases WHERE id = ${purchaseId}) <> ${purchase.refundedMinor}`,
+      ...transactionStatements(
+        deps,
+        {
+          id: txnId,
+          memberId: purchase.memberId,
+          kind: isVoid ? "void" : "refund",
+          reasonCode: isVoid ? "void" : "refund",
+          description: `${isVoid ? "Voided" : "Refunded"} ${amount} ${purchase.currency} of receipt ${purchase.receiptId} at ${name}`,
+          actor,
+          occurredAt: deps.clock(),
+          partnerId: purchase.partnerId,
+          purchaseId,
+          correctsTxnId: purchaseTxn.id,
+          reversesTxnId: isVoid ? purchaseTxn.id : null,
+        },
+        [
+          { account: accounts.issuance(purchase.partnerId), points: effect.clawPoints },
+          { account: accounts.member(purchase.memberId), points: -claw.fromAvailable + effect.restorePoints },
+          { account: accounts.pending(purchase.memberId), points: -claw.fromPending },
+          { account: accounts.debt(purchase.memberId), points: -claw.shortfall },
+          { account: accounts.redemption(purchase.partnerId), points: -effect.restorePoints },
+        ],
+      ),
+      ...moveLots(deps, txnId, [...claw.moves, ...restore]),
+      balanceStatement(deps, purchase.memberId, { available: effect.restorePoints - claw.fromAvailable, pending: -claw.fromPending, debt: claw.shortfall }),
+      db
+        .update(purchases)
+        .set({
+          refundedMinor: sql`${purchases.refundedMinor} + ${amount}`,
+          clawedPoints: sql`${purchases.clawedPoints} + ${effect.clawPoints}`,
+          restoredPoints: sql`${purchases.restoredPoints} + ${effect.restorePoints}`,
+        })
+        .where(eq(purchases.id, purchaseId)),
+    ];
+    const response = {
+      refundId: txnId,
+      purchaseId,
+      amountMinor: amount,
+      pointsClawedBack: effect.clawPoints,
+      pointsRestored: effect.restorePoints,
+      pointsOwed: claw.shortfall,
+    };
+    try {
+      await commitMovement(deps, { statements, claim, status: 201, response, memberId: purchase.memberId });
+    } catch (error) {
+      if (isVoid && isConstraintViolation(error, "UNIQUE", "ledger_transactions.reverses_txn_id")) {
+        throw new AppError("nothing_to_refund", "This purchase was already voided.", { purchaseId });
+      }
+      throw error;
+    }
+    return { response, memberId: purchase.memberId };
+  };
+  const { response, memberId } = await withRetries(attempt);
+  return { ...response, balance: await balanceView(deps, memberId) };
+}

@@ -1,0 +1,54 @@
+/** Tier changes as statements: the member's tier and its history, in the unit that caused them. */
+import { and, eq, gte, isNull, lte, sql } from "drizzle-orm";
+import type { Statement } from "../../db/database.ts";
+import { members, purchases, tierHistory } from "../../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import type { Program } from "../domain/program.ts";
+import { evaluateTier, TIER_TERM_MS } from "../domain/tiers.ts";
+import { newId } from "../lib/ids.ts";
+
+export interface MemberTier {
+  memberId: string;
+  tier: string;
+  requalifyAt: number | null;
+}
+
+/** Statements that apply the tier decision for `qualifyingPoints`, or none when nothing changes. */
+export function tierStatements(deps: Deps, program: Program, current: MemberTier, qualifyingPoints: number): Statement[] {
+  const now = deps.clock();
+  const decision = evaluateTier(program, { tier: current.tier, requalifyAt: current.requalifyAt }, qualifyingPoints, now);
+  if (decision.reason === "unchanged") return [];
+  const { db } = deps.database;
+  // Conditional on the tier read, so two purchases racing to upgrade record it once.
+  const guard = and(eq(members.id, current.memberId), eq(members.tier, current.tier), current.requalifyAt === null ? isNull(members.tierRequalifyAt) : eq(members.tierRequalifyAt, current.requalifyAt));
+  const statements: Statement[] = [db.update(members).set({ tier: decision.tier, tierRequalifyAt: decision.requalifyAt, updatedAt: now }).where(guard)];
+  if (decision.changed) {
+    statements.push(
+      db.insert(tierHistory).values({ id: newId("tierChange", now), memberId: current.memberId, fromTier: current.tier, toTier: decision.tier, reason: decision.reason, qualifyingPoints, at: now }),
+    );
+  }
+  return statements;
+}
+
+/** Points earned (net of claw-backs) by purchases since an instant: for caps and for tiers. */
+export async function earnedSince(deps: Deps, memberId: string, sinceMs: number): Promise<number> {
+  const [row] = await deps.database.db
+    .select({ n: sql<number>`COALESCE(SUM(${purchases.earnedPoints} - ${purchases.clawedPoints}), 0)` })
+    .from(purchases)
+    .where(and(eq(purchases.memberId, memberId), gte(purchases.occurredAt, sinceMs)));
+  return Number(row?.n ?? 0);
+}
+
+/** Points earned over the rolling 12 months that tiers are judged on. */
+export function qualifyingPoints(deps: Deps, memberId: string): Promise<number> {
+  return earnedSince(deps, memberId, deps.clock() - TIER_TERM_MS);
+}
+
+/** Members whose tier term has ended, for the requalification job. */
+export async function membersDueForRequalification(deps: Deps, limit: number) {
+  return deps.database.db
+    .select({ memberId: members.id, tier: members.tier, requalifyAt: members.tierRequalifyAt })
+    .from(members)
+    .where(lte(members.tierRequalifyAt, deps.clock()))
+    .limit(limit);
+}

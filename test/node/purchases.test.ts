@@ -1,0 +1,132 @@
+/** Purchases at the till: earning, redeeming, refunds, voids, business keys and Idempotency-Key. */
+import { afterEach, describe, expect, it } from "vitest";
+import { createTestApp, type TestApp } from "../helpers/app.ts";
+import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
+
+interface Result {
+  purchaseId: string;
+  pointsEarned: number;
+  pointsRedeemed: number;
+  payableMinor: number;
+  balance: { available: number; pending: number };
+  breakdown: Array<{ rule: string; points: number }>;
+}
+
+let t: TestApp;
+
+async function setup() {
+  t = await createTestApp();
+  const member = await givenMember(t);
+  const card = await givenCard(t, member.id);
+  const partner = await givenPartner(t);
+  return { member, card, partner };
+}
+
+afterEach(async () => {
+  if (t) await expectLedgerBalanced(t);
+});
+
+describe("a purchase", () => {
+  it("earns 1% of what was paid, rounded down, with the rule that gave it", async () => {
+    const { card, partner, member } = await setup();
+    const res = await expectStatus(await purchase(t, partner, card, { amountMinor: 12_345 }), 201);
+    const body = (await res.json()) as Result;
+    expect(body).toMatchObject({ pointsEarned: 123, pointsRedeemed: 0, payableMinor: 12_345, balance: { available: 123, pending: 0 } });
+    expect(body.breakdown).toEqual([{ rule: "base_rate", rateBps: 100, amountMinor: 12_345, points: 123 }]);
+    const balance = await (await t.call("GET", `/v1/members/${member.id}/balance`)).json();
+    expect(balance).toMatchObject({ available: 123, pending: 0, owed: 0, expiring: [{ points: 123, expiresAt: "2028-03-02T09:00:00.000Z" }] });
+  });
+
+  it("redeems points for part of the amount, and earns nothing on that part", async () => {
+    const { card, partner } = await setup();
+    await expectStatus(await purchase(t, partner, card, { amountMinor: 50_000 }), 201); // 500 points
+    const res = await expectStatus(await purchase(t, partner, card, { amountMinor: 10_000, redeemPoints: 300 }), 201);
+    expect(await res.json()).toMatchObject({ pointsRedeemed: 300, payableMinor: 9_700, pointsEarned: 97, balance: { available: 500 - 300 + 97 } });
+  });
+
+  it("refuses to redeem more than the member has, and moves nothing", async () => {
+    const { card, partner, member } = await setup();
+    await expectStatus(await purchase(t, partner, card, { amountMinor: 10_000 }), 201); // 100 points
+    const res = await purchase(t, partner, card, { amountMinor: 10_000, redeemPoints: 101 });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { code: string }).code).toBe("insufficient_points");
+    const balance = (await (await t.call("GET", `/v1/members/${member.id}/balance`)).json()) as { available: number };
+    expect(balance.available).toBe(100);
+  });
+
+  it("cannot be recorded twice for one receipt, even days later", async () => {
+    const { card, partner } = await setup();
+    const first = (await (await expectStatus(await purchase(t, partner, card, { receiptId: "R-1" }), 201)).json()) as Result;
+    t.clock.advance(3 * 86_400_000);
+    const again = await purchase(t, partner, card, { receiptId: "R-1", amountMinor: 99_000 });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ code: "duplicate_receipt", purchaseId: first.purchaseId });
+  });
+});
+
+describe("refunds and voids", () => {
+  it("claw back earned points and restore redeemed points pro rata", async () => {
+    const { card, partner, member } = await setup();
+    await expectStatus(await purchase(t, partner, card, { amountMinor: 100_000 }), 201); // 1000 points
+    const p = (await (await expectStatus(await purchase(t, partner, card, { amountMinor: 40_000, redeemPoints: 400 }), 201)).json()) as Result;
+    expect(p).toMatchObject({ pointsEarned: 396, balance: { available: 1000 - 400 + 396 } });
+    const half = await expectStatus(await t.call("POST", `/v1/purchases/${p.purchaseId}/refunds`, { token: partner.key, body: { amountMinor: 20_000 } }), 201);
+    expect(await half.json()).toMatchObject({ pointsClawedBack: 198, pointsRestored: 200, pointsOwed: 0, balance: { available: 996 - 198 + 200 } });
+    const rest = await expectStatus(await t.call("POST", `/v1/purchases/${p.purchaseId}/void`, { token: partner.key }), 201);
+    expect(await rest.json()).toMatchObject({ amountMinor: 20_000, pointsClawedBack: 198, pointsRestored: 200, balance: { available: 1000 } });
+    const again = await t.call("POST", `/v1/purchases/${p.purchaseId}/void`, { token: partner.key });
+    expect(((await again.json()) as { code: string }).code).toBe("nothing_to_refund");
+    const over = await t.call("POST", `/v1/purchases/${p.purchaseId}/refunds`, { token: partner.key, body: { amountMinor: 1 } });
+    expect(over.status).toBe(409);
+    const ledger = (await (await t.call("GET", `/v1/members/${member.id}/ledger`)).json()) as { items: Array<{ kind: string; points: number; description: string }> };
+    expect(ledger.items.map((i) => [i.kind, i.points])).toEqual([
+      ["void", 2],
+      ["refund", 2],
+      ["purchase", -4],
+      ["purchase", 1000],
+    ]);
+    expect(ledger.items[3]!.description).toBe("Earned 1000 at 별빛시네마 강남, receipt r-" + ledger.items[3]!.description.split("receipt r-")[1]);
+  });
+
+  it("turns clawed-back points that were already spent into a debt repaid from the next earnings", async () => {
+    const { card, partner, member } = await setup();
+    const big = (await (await expectStatus(await purchase(t, partner, card, { amountMinor: 100_000 }), 201)).json()) as Result; // 1000
+    await expectStatus(await purchase(t, partner, card, { amountMinor: 1_000, redeemPoints: 1_000 }), 201); // spends all
+    const voided = await expectStatus(await t.call("POST", `/v1/purchases/${big.purchaseId}/void`, { token: partner.key }), 201);
+    expect(await voided.json()).toMatchObject({ pointsClawedBack: 1000, pointsOwed: 1000, balance: { available: 0 } });
+    expect(await (await t.call("GET", `/v1/members/${member.id}/balance`)).json()).toMatchObject({ available: 0, owed: 1000 });
+    const next = (await (await expectStatus(await purchase(t, partner, card, { amountMinor: 60_000 }), 201)).json()) as Result;
+    expect(next).toMatchObject({ pointsEarned: 600, balance: { available: 0 } });
+    expect(next.breakdown.at(-1)).toEqual({ rule: "debt_repayment", points: -600 });
+    expect(await (await t.call("GET", `/v1/members/${member.id}/balance`)).json()).toMatchObject({ available: 0, owed: 400 });
+  });
+});
+
+describe("Idempotency-Key", () => {
+  it("replays the stored response for the same key and body", async () => {
+    const { card, partner } = await setup();
+    const body = { receiptId: "K-1", amountMinor: 20_000 };
+    const first = await expectStatus(await purchase(t, partner, card, body, { "idempotency-key": "abc" }), 201);
+    const firstBody = await first.json();
+    const replay = await expectStatus(await purchase(t, partner, card, body, { "idempotency-key": "abc" }), 201);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await replay.json()).toEqual(firstBody);
+  });
+
+  it("refuses the same key with another body (422)", async () => {
+    const { card, partner } = await setup();
+    await expectStatus(await purchase(t, partner, card, { receiptId: "K-2" }, { "idempotency-key": "k2" }), 201);
+    const res = await purchase(t, partner, card, { receiptId: "K-3" }, { "idempotency-key": "k2" });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { code: string }).code).toBe("idempotency_key_reused");
+  });
+
+  it("replays a refusal too, so a retry cannot suddenly succeed under the same key", async () => {
+    const { card, partner } = await setup();
+    const refused = await purchase(t, partner, card, { receiptId: "K-4", redeemPoints: 50 }, { "idempotency-key": "k4" });
+    expect(refused.status).toBe(422);
+    const replay = await purchase(t, partner, card, { receiptId: "K-4", redeemPoints: 50 }, { "idempotency-key": "k4" });
+    expect(replay.status).toBe(422);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+  });
+});
