@@ -16,6 +16,8 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   MEMBER_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).max(30 * 86_400).default(7 * 86_400),
+  /** How often the points jobs run on Node (release, expiry, notices, tiers); 0 turns them off. */
+  POINTS_JOB_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
   CARD_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(120).default(90),
 });
 

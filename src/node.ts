@@ -11,7 +11,9 @@ import { pathToFileURL } from "node:url";
 import { migrateSqlite, openSqlite } from "../db/sqlite.ts";
 import { createApp } from "./app.ts";
 import { type Config, parseConfig } from "./config.ts";
-import { createDeps, type DocsAssets } from "./deps.ts";
+import { createDeps, type Deps, type DocsAssets } from "./deps.ts";
+import { describeError } from "./lib/log.ts";
+import { runPointsJobs } from "./services/points-jobs.ts";
 import { prepareInstallation } from "./services/bootstrap.ts";
 
 export function openNodeDeps(config: Config) {
@@ -52,10 +54,12 @@ function serveHttp(config: Config) {
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
     deps.logger.info("listening", { host: info.address, port: info.port, pid: process.pid });
   });
+  const jobs = schedulePointsJobs(deps, config);
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
+    clearInterval(jobs);
     deps.logger.info("shutting down", { signal, pid: process.pid });
     // Stop accepting, let in-flight requests finish, then close the database file cleanly.
     server.close(() => {
@@ -66,6 +70,26 @@ function serveHttp(config: Config) {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+/** The points jobs on an interval, in one process only (the first worker of a cluster). */
+function schedulePointsJobs(deps: Deps, config: Config) {
+  const seconds = config.POINTS_JOB_INTERVAL_SECONDS;
+  if (seconds === 0 || (cluster.isWorker && cluster.worker?.id !== 1)) return undefined;
+  let running = false;
+  const timer = setInterval(async () => {
+    if (running) return;
+    running = true;
+    try {
+      deps.logger.info("points jobs", { ...(await runPointsJobs(deps)) });
+    } catch (error) {
+      deps.logger.error("points jobs failed", { error: describeError(error) });
+    } finally {
+      running = false;
+    }
+  }, seconds * 1000);
+  timer.unref();
+  return timer;
 }
 
 async function main() {

@@ -6,7 +6,8 @@ import type { ExecutionContext } from "hono";
 import { openD1 } from "../db/d1.ts";
 import { createApp, type App } from "./app.ts";
 import { parseConfig } from "./config.ts";
-import { createDeps } from "./deps.ts";
+import { createDeps, type Deps } from "./deps.ts";
+import { runPointsJobs } from "./services/points-jobs.ts";
 import { prepareInstallation } from "./services/bootstrap.ts";
 
 export interface Env {
@@ -14,7 +15,7 @@ export interface Env {
   [key: string]: unknown;
 }
 
-let cached: { app: App; ready: Promise<unknown> } | null = null;
+let cached: { app: App; deps: Deps; ready: Promise<unknown> } | null = null;
 
 /** One app per isolate; the first request also makes sure a signing key exists. */
 function appFor(env: Env) {
@@ -25,7 +26,7 @@ function appFor(env: Env) {
   // On Workers nothing can print a generated admin token, so ADMIN_TOKEN must be a secret, and
   // the demo seed runs only when SEED_DEMO is set to 1 for the deployment.
   const ready = prepareInstallation(deps, { seedDemo: env.SEED_DEMO === "1", generateAdminToken: false });
-  cached = { app: createApp(deps), ready };
+  cached = { app: createApp(deps), deps, ready };
   ready.catch(() => {
     cached = null; // try again on the next request
   });
@@ -37,5 +38,11 @@ export default {
     const { app, ready } = appFor(env);
     await ready;
     return app.fetch(request, env, ctx);
+  },
+  /** The cron trigger in wrangler.toml: the points jobs (each step safe to run twice). */
+  async scheduled(_controller: unknown, env: Env, ctx: ExecutionContext): Promise<void> {
+    const { deps, ready } = appFor(env);
+    await ready;
+    ctx.waitUntil(runPointsJobs(deps).then((report) => deps.logger.info("points jobs", { ...report })));
   },
 };

@@ -1,6 +1,6 @@
 /** Starts the real Node entry (as `npm start` does) on a free port and a temporary database. */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,14 +21,75 @@ export interface ServerProcess {
   stdout: () => string;
   databasePath: string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * SIGKILL, as a crash or power cut would: the whole process group when started `detached`
+   * (a cluster's primary and its workers), else the spawned process. Resolves once every
+   * process of it is gone, so the database file is free for the next start.
+   */
+  kill(): Promise<void>;
 }
 
-export async function startServer(env: Record<string, string> = {}, databasePath?: string, pollMs = 100): Promise<ServerProcess> {
+export interface StartOptions {
+  /** Spawns the server as the leader of its own process group, so `kill` can reach its cluster workers. */
+  detached?: boolean;
+}
+
+/** The live (not zombie) processes of a process group, read from /proc; undefined where there is no /proc. */
+export function processGroupMembers(pgid: number): number[] | undefined {
+  if (!existsSync("/proc/self/stat")) return undefined;
+  const members: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // exited while we looked
+    }
+    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so split after the last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z" && state !== "X") members.push(Number(name));
+  }
+  return members;
+}
+
+async function waitForGroupGone(pgid: number, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const members = processGroupMembers(pgid);
+    let alive: boolean;
+    if (members) alive = members.length > 0;
+    else {
+      try {
+        process.kill(-pgid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) return;
+    if (Date.now() > deadline) throw new Error(`process group ${pgid} still alive after SIGKILL: ${members?.join(", ") ?? "?"}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startServer(env: Record<string, string> = {}, databasePath?: string, pollMs = 100, options: StartOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
   const dbPath = databasePath ?? join(mkdtempSync(join(tmpdir(), "dangol-")), "dangol.db");
+  const detached = options.detached ?? false;
   const child = spawn(process.execPath, ["--import", "tsx", "src/node.ts"], {
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATABASE_PATH: dbPath, LOG_LEVEL: "warn", ...env },
+    detached,
   });
+  const killHard = () => {
+    if (detached && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // the group is already gone
+      }
+    } else child.kill("SIGKILL");
+  };
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
@@ -44,7 +105,7 @@ export async function startServer(env: Record<string, string> = {}, databasePath
       // not listening yet
     }
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
+      killHard();
       throw new Error(`server did not start:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, pollMs));
@@ -57,6 +118,11 @@ export async function startServer(env: Record<string, string> = {}, databasePath
     stop: async (signal = "SIGTERM") => {
       child.kill(signal);
       return exited;
+    },
+    kill: async () => {
+      killHard();
+      await exited;
+      if (detached && child.pid !== undefined) await waitForGroupGone(child.pid);
     },
   };
 }
