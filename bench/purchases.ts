@@ -10,6 +10,8 @@ import { freePort, startServer } from "../test/support/server-process.ts";
 const CONNECTIONS = 64;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const MEMBERS = 500;
+// Processes serving dangol (CLUSTER_WORKERS); the hello-world baseline is always one.
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const ADMIN = "bench-admin-token-0123456789abcdef";
 
 function run(options: autocannon.Options): Promise<autocannon.Result> {
@@ -28,7 +30,7 @@ async function helloWorld() {
 }
 
 async function purchases() {
-  const server = await startServer({ SEED_DEMO: "0", ADMIN_TOKEN: ADMIN, LOG_LEVEL: "warn", POINTS_JOB_INTERVAL_SECONDS: "0" });
+  const server = await startServer({ SEED_DEMO: "0", ADMIN_TOKEN: ADMIN, LOG_LEVEL: "warn", POINTS_JOB_INTERVAL_SECONDS: "0", CLUSTER_WORKERS: String(WORKERS) });
   const call = async (method: string, path: string, body?: unknown, token = ADMIN) => {
     const res = await fetch(`${server.base}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
@@ -76,6 +78,7 @@ console.log(
     bench: "purchases-vs-hello-world",
     connections: CONNECTIONS,
     seconds: SECONDS,
+    workers: WORKERS,
     helloRps: Math.round(hello.requests.average),
     purchaseRps: Math.round(buy.requests.average),
     ratio: +(buy.requests.average / hello.requests.average).toFixed(3),

@@ -3,7 +3,8 @@
  * server maps the jti to the card. A full JWT carrying the card number cannot fit QR version 10-M
  * (213 bytes) next to a 64-byte Ed25519 signature, and this way a photographed QR leaks nothing.
  */
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, lt, sql } from "drizzle-orm";
+import { prepared } from "../../db/database.ts";
 import { cardTokens, memberBalances } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { displayNameOf } from "../domain/names.ts";
@@ -76,7 +77,8 @@ async function cardOfToken(deps: Deps, token: string) {
     }
     throw error;
   }
-  const [row] = jti ? await deps.database.db.select().from(cardTokens).where(eq(cardTokens.jti, jti)) : [];
+  const query = prepared(deps.database.db, "cardTokens.byJti", (db) => db.select().from(cardTokens).where(eq(cardTokens.jti, sql.placeholder("jti"))).prepare());
+  const row = jti ? await query.get({ jti }) : undefined;
   if (!row) throw new AppError("card_token_unknown", "This card token was not issued here.");
   return findCardById(deps, row.cardId);
 }

@@ -1,6 +1,6 @@
 /** Membership cards: issue, block, unblock, replace. One active card per member (a SQL guard). */
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
-import { isConstraintViolation } from "../../db/database.ts";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { isConstraintViolation, prepared } from "../../db/database.ts";
 import { cards } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { cardNumberFrom } from "../domain/luhn.ts";
@@ -31,13 +31,15 @@ export function randomCardNumber(random: RandomBytes = cryptoRandomBytes): strin
 }
 
 export async function findCardByNumber(deps: Deps, number: string): Promise<CardRow> {
-  const [row] = await deps.database.db.select().from(cards).where(eq(cards.number, number));
+  const query = prepared(deps.database.db, "cards.byNumber", (db) => db.select().from(cards).where(eq(cards.number, sql.placeholder("number"))).prepare());
+  const row = await query.get({ number });
   if (!row) throw new AppError("card_not_found", "No card with this number.");
   return row;
 }
 
 export async function findCardById(deps: Deps, id: string): Promise<CardRow> {
-  const [row] = await deps.database.db.select().from(cards).where(eq(cards.id, id));
+  const query = prepared(deps.database.db, "cards.byId", (db) => db.select().from(cards).where(eq(cards.id, sql.placeholder("id"))).prepare());
+  const row = await query.get({ id });
   if (!row) throw new AppError("card_not_found", "No such card.");
   return row;
 }

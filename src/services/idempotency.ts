@@ -5,8 +5,8 @@
  * The claim's completion is a statement in the same atomic unit as the ledger transaction, so a
  * stored response exists exactly when the points moved.
  */
-import { and, eq, lt, type SQL } from "drizzle-orm";
-import type { Statement } from "../../db/database.ts";
+import { and, eq, lt, sql, type SQL } from "drizzle-orm";
+import { prepared, type Statement } from "../../db/database.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, problemOf } from "../errors.ts";
@@ -50,20 +50,18 @@ export async function claimKey(deps: Deps, input: { scope: string; route: string
     ...input,
     token,
     complete: (status, body) =>
-      db
-        .update(idempotencyKeys)
-        .set({ status: "done", responseStatus: status, responseBody: body, lockedUntil: 0 })
-        .where(and(where, eq(idempotencyKeys.claimToken, token))),
+      sql`UPDATE idempotency_keys SET status = 'done', response_status = ${status}, response_body = ${body}, locked_until = 0
+          WHERE scope = ${input.scope} AND route = ${input.route} AND key = ${input.key} AND claim_token = ${token}`,
   };
+  // Every keyed write starts here, so this SQL is written by hand (drizzle's builder is slow).
   const [inserted] = await deps.database.atomic([
-    db
-      .insert(idempotencyKeys)
-      .values({ ...input, fingerprint, status: "in_flight", claimToken: token, lockedUntil: now + LEASE_MS, createdAt: now, expiresAt: now + IDEMPOTENCY_TTL_MS })
-      .onConflictDoNothing(),
+    sql`INSERT INTO idempotency_keys (scope, route, key, fingerprint, status, claim_token, locked_until, created_at, expires_at)
+        VALUES (${input.scope}, ${input.route}, ${input.key}, ${fingerprint}, 'in_flight', ${token}, ${now + LEASE_MS}, ${now}, ${now + IDEMPOTENCY_TTL_MS})
+        ON CONFLICT DO NOTHING`,
   ]);
   if (inserted === 1) return { kind: "claimed", claim };
 
-  const [existing] = await db.select().from(idempotencyKeys).where(where);
+  const existing = await keyRecord(deps, input);
   if (!existing) return claimKey(deps, input); // purged between the two statements
   if (existing.fingerprint !== fingerprint) {
     throw new AppError("idempotency_key_reused", "This Idempotency-Key was used with a different request body.");
@@ -96,11 +94,19 @@ export async function releaseClaim(deps: Deps, claim: Claim) {
 }
 
 export async function storedResponse(deps: Deps, claim: Claim) {
-  const [row] = await deps.database.db
-    .select({ status: idempotencyKeys.responseStatus, body: idempotencyKeys.responseBody })
-    .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.scope, claim.scope), eq(idempotencyKeys.route, claim.route), eq(idempotencyKeys.key, claim.key)));
-  return row;
+  const row = await keyRecord(deps, claim);
+  return row && { status: row.responseStatus, body: row.responseBody };
+}
+
+function keyRecord(deps: Deps, id: { scope: string; route: string; key: string }) {
+  const query = prepared(deps.database.db, "idempotency.byKey", (db) =>
+    db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.scope, sql.placeholder("scope")), eq(idempotencyKeys.route, sql.placeholder("route")), eq(idempotencyKeys.key, sql.placeholder("key"))))
+      .prepare(),
+  );
+  return query.get({ scope: id.scope, route: id.route, key: id.key });
 }
 
 /** Deletes records past their 7 days. */

@@ -4,8 +4,8 @@
  * atomic unit as the balance change it explains.
  */
 import { eq, sql } from "drizzle-orm";
-import { isConstraintViolation, type Statement } from "../../db/database.ts";
-import { ledgerEntries, ledgerTransactions, memberBalances } from "../../db/schema.ts";
+import { isConstraintViolation, prepared, type Statement } from "../../db/database.ts";
+import { ledgerTransactions, memberBalances } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { actorIdOf } from "./audit.ts";
@@ -58,24 +58,13 @@ export function transactionStatements(deps: Deps, txn: TransactionInput, entries
   if (sum !== 0 || moving.length === 1) {
     throw new Error(`unbalanced ledger transaction ${txn.kind}: ${JSON.stringify(moving)}`);
   }
-  const { db } = deps.database;
+  // Hand-written SQL: every movement of points runs these, and drizzle's builder spends more
+  // time generating SQL than SQLite spends executing it.
   return [
-    db.insert(ledgerTransactions).values({
-      id: txn.id,
-      memberId: txn.memberId,
-      kind: txn.kind,
-      reasonCode: txn.reasonCode,
-      description: txn.description,
-      partnerId: txn.partnerId ?? null,
-      purchaseId: txn.purchaseId ?? null,
-      correctsTxnId: txn.correctsTxnId ?? null,
-      reversesTxnId: txn.reversesTxnId ?? null,
-      actorType: txn.actor.role,
-      actorId: actorIdOf(txn.actor),
-      occurredAt: txn.occurredAt,
-      createdAt: deps.clock(),
-    }),
-    ...moving.map((e) => db.insert(ledgerEntries).values({ txnId: txn.id, account: e.account, points: e.points })),
+    sql`INSERT INTO ledger_transactions (id, member_id, kind, reason_code, description, partner_id, purchase_id, corrects_txn_id, reverses_txn_id, actor_type, actor_id, occurred_at, created_at)
+        VALUES (${txn.id}, ${txn.memberId}, ${txn.kind}, ${txn.reasonCode}, ${txn.description}, ${txn.partnerId ?? null}, ${txn.purchaseId ?? null},
+                ${txn.correctsTxnId ?? null}, ${txn.reversesTxnId ?? null}, ${txn.actor.role}, ${actorIdOf(txn.actor)}, ${txn.occurredAt}, ${deps.clock()})`,
+    ...moving.map((e) => sql`INSERT INTO ledger_entries (txn_id, account, points) VALUES (${txn.id}, ${e.account}, ${e.points})`),
   ];
 }
 
@@ -87,19 +76,15 @@ export interface BalanceDelta {
 
 /** A relative update: concurrent units compose, and the CHECKs (available ≥ 0 …) decide races. */
 export function balanceStatement(deps: Deps, memberId: string, delta: BalanceDelta): Statement {
-  return deps.database.db
-    .update(memberBalances)
-    .set({
-      available: sql`${memberBalances.available} + ${delta.available ?? 0}`,
-      pending: sql`${memberBalances.pending} + ${delta.pending ?? 0}`,
-      debt: sql`${memberBalances.debt} + ${delta.debt ?? 0}`,
-      updatedAt: deps.clock(),
-    })
-    .where(eq(memberBalances.memberId, memberId));
+  return sql`UPDATE member_balances
+             SET available = available + ${delta.available ?? 0}, pending = pending + ${delta.pending ?? 0},
+                 debt = debt + ${delta.debt ?? 0}, updated_at = ${deps.clock()}
+             WHERE member_id = ${memberId}`;
 }
 
 export async function balanceOf(deps: Deps, memberId: string) {
-  const [row] = await deps.database.db.select().from(memberBalances).where(eq(memberBalances.memberId, memberId));
+  const query = prepared(deps.database.db, "balances.byMember", (db) => db.select().from(memberBalances).where(eq(memberBalances.memberId, sql.placeholder("memberId"))).prepare());
+  const row = await query.get({ memberId });
   return row ?? { memberId, available: 0, pending: 0, debt: 0, updatedAt: 0 };
 }
 

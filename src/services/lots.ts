@@ -47,18 +47,10 @@ export interface NewLot {
 }
 
 export function createLot(deps: Deps, lot: NewLot): Statement {
-  const released = lot.availableAt <= deps.clock();
-  return deps.database.db.insert(pointLots).values({
-    id: newId("lot", lot.earnedAt),
-    memberId: lot.memberId,
-    txnId: lot.txnId,
-    points: lot.points,
-    remaining: lot.points,
-    earnedAt: lot.earnedAt,
-    availableAt: lot.availableAt,
-    releasedAt: released ? deps.clock() : null,
-    expiresAt: lot.expiresAt,
-  });
+  const releasedAt = lot.availableAt <= deps.clock() ? deps.clock() : null;
+  return sql`INSERT INTO point_lots (id, member_id, txn_id, points, remaining, earned_at, available_at, released_at, expires_at)
+             VALUES (${newId("lot", lot.earnedAt)}, ${lot.memberId}, ${lot.txnId}, ${lot.points}, ${lot.points},
+                     ${lot.earnedAt}, ${lot.availableAt}, ${releasedAt}, ${lot.expiresAt})`;
 }
 
 export interface LotMove {

@@ -1,6 +1,6 @@
 /** Members: enrollment, reading, updating and searching. */
 import { and, desc, eq, exists, inArray, like, lt, or, sql, type SQL } from "drizzle-orm";
-import { isConstraintViolation } from "../../db/database.ts";
+import { isConstraintViolation, prepared } from "../../db/database.ts";
 import { cards, consents, memberBalances, members } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, type FieldError } from "../errors.ts";
@@ -134,7 +134,8 @@ export async function enrollMember(deps: Deps, input: EnrollInput): Promise<Memb
 }
 
 export async function findMemberRow(deps: Deps, memberId: string): Promise<MemberRow> {
-  const [row] = await deps.database.db.select().from(members).where(eq(members.id, memberId));
+  const query = prepared(deps.database.db, "members.byId", (db) => db.select().from(members).where(eq(members.id, sql.placeholder("id"))).prepare());
+  const row = await query.get({ id: memberId });
   if (!row) throw new AppError("not_found", `No member ${memberId}.`);
   return row;
 }

@@ -1,5 +1,6 @@
 /** Partner merchants and their API keys. Keys are random, shown once, stored as SHA-256. */
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
+import { prepared } from "../../db/database.ts";
 import { partnerApiKeys, partners } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -99,12 +100,17 @@ export async function revokePartnerKey(deps: Deps, actor: Principal, partnerId: 
   return toKeyView({ ...row, revokedAt: row.revokedAt ?? now });
 }
 
+/** Runs on every partner request, so it is prepared once. */
 export async function findActiveKeyByHash(deps: Deps, keyHash: string) {
-  const [row] = await deps.database.db
-    .select({ key: partnerApiKeys, partnerStatus: partners.status })
-    .from(partnerApiKeys)
-    .innerJoin(partners, eq(partners.id, partnerApiKeys.partnerId))
-    .where(and(eq(partnerApiKeys.keyHash, keyHash), isNull(partnerApiKeys.revokedAt)));
+  const query = prepared(deps.database.db, "partners.activeKeyByHash", (db) =>
+    db
+      .select({ key: partnerApiKeys, partnerStatus: partners.status })
+      .from(partnerApiKeys)
+      .innerJoin(partners, eq(partners.id, partnerApiKeys.partnerId))
+      .where(and(eq(partnerApiKeys.keyHash, sql.placeholder("keyHash")), isNull(partnerApiKeys.revokedAt)))
+      .prepare(),
+  );
+  const row = await query.get({ keyHash });
   return row && row.partnerStatus === "active" ? row.key : null;
 }
 

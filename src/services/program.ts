@@ -17,11 +17,22 @@ function toVersion(row: typeof programVersions.$inferSelect): ProgramVersion {
   return { version: row.version, program: ProgramSchema.parse(JSON.parse(row.config)), createdAt: new Date(row.createdAt).toISOString() };
 }
 
+// Every purchase needs the rules; reading and validating them each time cost more than the rest
+// of its reads. Other processes see a new version within this long; this one at once.
+const CACHE_MS = 2_000;
+const cached = new WeakMap<object, { at: number; value: ProgramVersion }>();
+
 /** The current version. A new database gets the contract's defaults as version 1. */
 export async function currentProgram(deps: Deps): Promise<ProgramVersion> {
+  const hit = cached.get(deps.database);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
   const { db } = deps.database;
   const [row] = await db.select().from(programVersions).orderBy(desc(programVersions.version)).limit(1);
-  if (row) return toVersion(row);
+  if (row) {
+    const value = toVersion(row);
+    cached.set(deps.database, { at: Date.now(), value });
+    return value;
+  }
   await deps.database.atomic([
     db.insert(programVersions).values({ version: 1, config: JSON.stringify(defaultProgram), createdAt: deps.clock(), createdBy: "default" }).onConflictDoNothing(),
   ]);
@@ -47,5 +58,7 @@ export async function updateProgram(deps: Deps, actor: Principal, program: Progr
     deps.database.db.insert(programVersions).values({ version, config: JSON.stringify(program), createdAt: deps.clock(), createdBy: actor.role }),
     auditStatement(deps, actor, "program.update", { type: "program", id: String(version) }),
   ]);
-  return { version, program, createdAt: new Date(deps.clock()).toISOString() };
+  const value = { version, program, createdAt: new Date(deps.clock()).toISOString() };
+  cached.set(deps.database, { at: Date.now(), value });
+  return value;
 }

@@ -4,8 +4,8 @@
  * balance, a tier upgrade, and the Idempotency-Key's stored response.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { isConstraintViolation, type Statement } from "../../db/database.ts";
-import { ledgerTransactions, members, partners, purchases } from "../../db/schema.ts";
+import { isConstraintViolation, prepared, type Statement } from "../../db/database.ts";
+import { ledgerTransactions, partners, purchases } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { computeEarning, type BreakdownLine } from "../domain/earning.ts";
 import { dayStart, expiresAt, monthStart } from "../domain/expiry.ts";
@@ -19,7 +19,9 @@ import { accounts, balanceOf, balanceStatement, balanceView, commitMovement, tra
 import { createLot, moveLots, planClawBack, planRestore, spendFromLots } from "./lots.ts";
 import type { Principal } from "./principal.ts";
 import { currentProgram } from "./program.ts";
-import { earnedSince, qualifyingPoints, tierStatements } from "./tiers.ts";
+import { earnedSince, tierStatements } from "./tiers.ts";
+import { TIER_TERM_MS } from "../domain/tiers.ts";
+import { findMemberRow } from "./members.ts";
 
 const DAY_MS = 86_400_000;
 /** How far back a till may date a purchase (offline tills catching up), and forward (clock skew). */
@@ -52,7 +54,8 @@ function invalid(field: string, message: string): never {
 }
 
 async function partnerName(deps: Deps, partnerId: string): Promise<string> {
-  const [row] = await deps.database.db.select({ name: partners.name, status: partners.status }).from(partners).where(eq(partners.id, partnerId));
+  const query = prepared(deps.database.db, "partners.name", (db) => db.select({ name: partners.name }).from(partners).where(eq(partners.id, sql.placeholder("id"))).prepare());
+  const row = await query.get({ id: partnerId });
   if (!row) throw new AppError("not_found", `No partner ${partnerId}.`);
   return row.name;
 }
@@ -96,15 +99,15 @@ export async function recordPurchase(deps: Deps, actor: Principal, input: Purcha
   const purchaseId = newId("purchase", deps.clock());
 
   const attempt = async () => {
-    const [existing] = await deps.database.db
-      .select({ id: purchases.id })
-      .from(purchases)
-      .where(and(eq(purchases.partnerId, input.partnerId), eq(purchases.receiptId, input.receiptId)));
+    const existing = await purchaseByReceipt(deps, input.partnerId, input.receiptId);
     if (existing) throw duplicateReceipt(existing.id);
-    const [{ tier, tierRequalifyAt }] = (await deps.database.db
-      .select({ tier: members.tier, tierRequalifyAt: members.tierRequalifyAt })
-      .from(members)
-      .where(eq(members.id, member.id))) as [{ tier: string; tierRequalifyAt: number | null }];
+    // Read afresh on every attempt: a retry must see the tier another purchase just changed.
+    const { tier, tierRequalifyAt } = await findMemberRow(deps, member.id);
+    const earnedBefore = await earnedSince(deps, member.id, {
+      day: dayStart(occurredAt, program.utcOffsetMinutes),
+      month: monthStart(occurredAt, program.utcOffsetMinutes),
+      year: deps.clock() - TIER_TERM_MS,
+    });
     const earning = computeEarning({
       program,
       partnerId: input.partnerId,
@@ -112,8 +115,8 @@ export async function recordPurchase(deps: Deps, actor: Principal, input: Purcha
       amountMinor: input.amountMinor,
       lines: input.items,
       paidWithPointsMinor: redeem * program.pointValueMinor,
-      earnedToday: await earnedSince(deps, member.id, dayStart(occurredAt, program.utcOffsetMinutes)),
-      earnedThisMonth: await earnedSince(deps, member.id, monthStart(occurredAt, program.utcOffsetMinutes)),
+      earnedToday: earnedBefore.day,
+      earnedThisMonth: earnedBefore.month,
     });
     const earned = earning.points;
     const { debt } = await balanceOf(deps, member.id);
@@ -136,27 +139,13 @@ export async function recordPurchase(deps: Deps, actor: Principal, input: Purcha
       .filter(Boolean)
       .join(", ")
       .replace(/^s/, "S");
-    const { db } = deps.database;
-    const qualifying = (await qualifyingPoints(deps, member.id)) + earned;
+    const qualifying = earnedBefore.year + earned;
     const statements: Statement[] = [
-      db.insert(purchases).values({
-        id: purchaseId,
-        partnerId: input.partnerId,
-        receiptId: input.receiptId,
-        storeId: input.storeId ?? null,
-        memberId: member.id,
-        cardId: card.id,
-        amountMinor: input.amountMinor,
-        currency: input.currency,
-        redeemedPoints: redeem,
-        earnedPoints: earned,
-        payableMinor,
-        programVersion: version,
-        items: input.items ?? null,
-        breakdown,
-        occurredAt,
-        createdAt: deps.clock(),
-      }),
+      sql`INSERT INTO purchases (id, partner_id, receipt_id, store_id, member_id, card_id, amount_minor, currency, redeemed_points, earned_points,
+                                 payable_minor, program_version, items, breakdown, occurred_at, created_at)
+          VALUES (${purchaseId}, ${input.partnerId}, ${input.receiptId}, ${input.storeId ?? null}, ${member.id}, ${card.id}, ${input.amountMinor},
+                  ${input.currency}, ${redeem}, ${earned}, ${payableMinor}, ${version}, ${input.items ? JSON.stringify(input.items) : null},
+                  ${JSON.stringify(breakdown)}, ${occurredAt}, ${deps.clock()})`,
       ...transactionStatements(
         deps,
         {
@@ -207,8 +196,7 @@ export async function recordPurchase(deps: Deps, actor: Principal, input: Purcha
       await commitMovement(deps, { statements, claim, status: 201, response, memberId: member.id });
     } catch (error) {
       if (isConstraintViolation(error, "UNIQUE", "purchases.partner_id")) {
-        const [row] = await deps.database.db.select({ id: purchases.id }).from(purchases).where(and(eq(purchases.partnerId, input.partnerId), eq(purchases.receiptId, input.receiptId)));
-        throw duplicateReceipt(row?.id ?? "unknown");
+        throw duplicateReceipt((await purchaseByReceipt(deps, input.partnerId, input.receiptId))?.id ?? "unknown");
       }
       throw error;
     }
@@ -216,7 +204,19 @@ export async function recordPurchase(deps: Deps, actor: Principal, input: Purcha
   };
 
   const response = await withRetries(attempt);
-  return { ...response, balance: await balanceView(deps, member.id) };
+  // With a key, the client gets the stored body, whose balance was read inside the unit.
+  return { ...response, balance: claim ? null : await balanceView(deps, member.id) };
+}
+
+async function purchaseByReceipt(deps: Deps, partnerId: string, receiptId: string) {
+  const query = prepared(deps.database.db, "purchases.byReceipt", (db) =>
+    db
+      .select({ id: purchases.id })
+      .from(purchases)
+      .where(and(eq(purchases.partnerId, sql.placeholder("partnerId")), eq(purchases.receiptId, sql.placeholder("receiptId"))))
+      .prepare(),
+  );
+  return query.get({ partnerId, receiptId });
 }
 
 function duplicateReceipt(purchaseId: string) {

@@ -1,6 +1,6 @@
 /** Tier changes as statements: the member's tier and its history, in the unit that caused them. */
 import { and, eq, gte, isNull, lte, sql } from "drizzle-orm";
-import type { Statement } from "../../db/database.ts";
+import { prepared, type Statement } from "../../db/database.ts";
 import { members, purchases, tierHistory } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import type { Program } from "../domain/program.ts";
@@ -30,18 +30,31 @@ export function tierStatements(deps: Deps, program: Program, current: MemberTier
   return statements;
 }
 
-/** Points earned (net of claw-backs) by purchases since an instant: for caps and for tiers. */
-export async function earnedSince(deps: Deps, memberId: string, sinceMs: number): Promise<number> {
-  const [row] = await deps.database.db
-    .select({ n: sql<number>`COALESCE(SUM(${purchases.earnedPoints} - ${purchases.clawedPoints}), 0)` })
-    .from(purchases)
-    .where(and(eq(purchases.memberId, memberId), gte(purchases.occurredAt, sinceMs)));
-  return Number(row?.n ?? 0);
+/**
+ * Points earned (net of claw-backs) by a member's purchases since three instants at once — the
+ * day and month for the caps, 12 months back for the tier — in one indexed pass.
+ */
+export async function earnedSince(deps: Deps, memberId: string, since: { day: number; month: number; year: number }) {
+  const net = sql`${purchases.earnedPoints} - ${purchases.clawedPoints}`;
+  const query = prepared(deps.database.db, "purchases.earnedSince", (db) =>
+    db
+      .select({
+        day: sql<number>`COALESCE(SUM(CASE WHEN ${purchases.occurredAt} >= ${sql.placeholder("day")} THEN ${net} END), 0)`,
+        month: sql<number>`COALESCE(SUM(CASE WHEN ${purchases.occurredAt} >= ${sql.placeholder("month")} THEN ${net} END), 0)`,
+        year: sql<number>`COALESCE(SUM(${net}), 0)`,
+      })
+      .from(purchases)
+      .where(and(eq(purchases.memberId, sql.placeholder("memberId")), gte(purchases.occurredAt, sql.placeholder("year"))))
+      .prepare(),
+  );
+  const row = await query.get({ memberId, ...since });
+  return { day: Number(row?.day ?? 0), month: Number(row?.month ?? 0), year: Number(row?.year ?? 0) };
 }
 
 /** Points earned over the rolling 12 months that tiers are judged on. */
-export function qualifyingPoints(deps: Deps, memberId: string): Promise<number> {
-  return earnedSince(deps, memberId, deps.clock() - TIER_TERM_MS);
+export async function qualifyingPoints(deps: Deps, memberId: string): Promise<number> {
+  const now = deps.clock();
+  return (await earnedSince(deps, memberId, { day: now, month: now, year: now - TIER_TERM_MS })).year;
 }
 
 /** Members whose tier term has ended, for the requalification job. */
