@@ -149,6 +149,7 @@ export const PurchaseSchema = z
     currency: z.string().regex(/^[A-Z]{3}$/, "ISO-4217, e.g. KRW").openapi({ example: "KRW" }),
     items: z.array(PurchaseItemSchema).min(1).max(500).optional(),
     redeemPoints: z.number().int().min(0).max(1e12).optional(),
+    offerIds: z.array(z.string().min(1).max(64)).max(20).optional().openapi({ description: "Offers the member chose to use" }),
     occurredAt: z.iso.datetime({ offset: true }).optional().openapi({ description: "When the sale happened (default: now; at most 30 days back)" }),
     partnerId: z.string().min(1).max(64).optional().openapi({ description: "Staff only: the partner the purchase is recorded for" }),
   })

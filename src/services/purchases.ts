@@ -44,6 +44,7 @@ export interface PurchaseInput {
   currency: string;
   items?: PurchaseItem[] | undefined;
   redeemPoints?: number | undefined;
+  offerIds?: string[] | undefined;
   occurredAt?: string | undefined;
 }
 
@@ -91,6 +92,7 @@ export async function recordPurchase(deps: Deps, actor: Principal, input: Purcha
     const sum = input.items.reduce((n, i) => n + i.amountMinor, 0);
     if (sum !== input.amountMinor) invalid("items", `The items add up to ${sum}, not amountMinor ${input.amountMinor}`);
   }
+  if (input.offerIds?.length) invalid("offerIds", `Unknown offer ${input.offerIds[0]}`); // the program has no offers yet
   const redeem = input.redeemPoints ?? 0;
   checkRedemption(program, input, redeem);
   const occurredAt = occurredAtOf(deps, input.occurredAt);

@@ -130,3 +130,13 @@ describe("Idempotency-Key", () => {
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
   });
 });
+
+describe("offers on a purchase", () => {
+  it("accepts an empty offerIds list and names an unknown offer precisely", async () => {
+    const { card, partner } = await setup();
+    await expectStatus(await purchase(t, partner, card, { offerIds: [] }), 201);
+    const res = await purchase(t, partner, card, { offerIds: ["off_missing"] });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "validation_failed", errors: [{ field: "offerIds", message: "Unknown offer off_missing" }] });
+  });
+});
