@@ -391,7 +391,7 @@ export const lotMovements = sqliteTable(
   (t) => [index("lot_movements_txn").on(t.txnId), index("lot_movements_lot").on(t.lotId)],
 );
 
-/** Idempotency-Key records: scoped to caller + route + key; kept at least 7 days. */
+/** Idempotency-Key records, written with the change they answer: caller + route + key; kept 7 days. */
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
   {
@@ -399,11 +399,8 @@ export const idempotencyKeys = sqliteTable(
     route: text("route").notNull(),
     key: text("key").notNull(),
     fingerprint: text("fingerprint").notNull(),
-    status: text("status", { enum: ["in_flight", "done"] }).notNull(),
-    claimToken: text("claim_token").notNull(),
-    lockedUntil: integer("locked_until").notNull(),
-    responseStatus: integer("response_status"),
-    responseBody: text("response_body"),
+    responseStatus: integer("response_status").notNull(),
+    responseBody: text("response_body").notNull(),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
   },

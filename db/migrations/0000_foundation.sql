@@ -52,11 +52,8 @@ CREATE TABLE `idempotency_keys` (
 	`route` text NOT NULL,
 	`key` text NOT NULL,
 	`fingerprint` text NOT NULL,
-	`status` text NOT NULL,
-	`claim_token` text NOT NULL,
-	`locked_until` integer NOT NULL,
-	`response_status` integer,
-	`response_body` text,
+	`response_status` integer NOT NULL,
+	`response_body` text NOT NULL,
 	`created_at` integer NOT NULL,
 	`expires_at` integer NOT NULL,
 	PRIMARY KEY(`scope`, `route`, `key`)

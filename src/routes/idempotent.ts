@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError } from "../errors.ts";
-import { claimKey, completeWithError, releaseClaim, storedResponse, type Claim } from "../services/idempotency.ts";
+import { answeredElsewhere, claimKey, completeWithError, releaseClaim, storedResponse, type Claim } from "../services/idempotency.ts";
 import type { Principal } from "../services/principal.ts";
 import type { AppEnv } from "./common.ts";
 
@@ -51,18 +51,20 @@ export async function idempotent(c: Context<AppEnv>, body: unknown, run: (claim:
   const { deps, principal } = c.var;
   const claimed = await claimKey(deps, { scope: scopeOf(principal), route: `${c.req.method} ${c.req.path}`, key, body });
   if (claimed.kind === "replay") return send(c, claimed.status, claimed.body, true);
+  const { claim } = claimed;
   try {
-    const result = await run(claimed.claim);
-    const stored = await storedResponse(deps, claimed.claim);
+    const result = await run(claim);
+    const stored = await storedResponse(deps, claim);
     return send(c, stored?.status ?? result.status, stored?.body ?? JSON.stringify(result.body), false);
   } catch (error) {
+    // The same key may have been committed by another process meanwhile: that is the answer.
+    const elsewhere = await answeredElsewhere(deps, claim);
+    if (elsewhere?.kind === "replay") return send(c, elsewhere.status, elsewhere.body, true);
     // Refusals (insufficient points, a duplicate receipt) are the answer to this request and are
     // kept; invalid input and transient failures are not, so a corrected retry can go through.
-    if (error instanceof AppError && !transient.has(error.code)) {
-      await completeWithError(deps, claimed.claim, error, c.var.requestId);
-    } else {
-      await releaseClaim(deps, claimed.claim);
-    }
+    if (error instanceof AppError && !transient.has(error.code)) await completeWithError(deps, claim, error, c.var.requestId);
     throw error;
+  } finally {
+    releaseClaim(claim);
   }
 }

@@ -4,14 +4,15 @@ import { errorResponses } from "../errors.ts";
 import { ProgramSchema } from "../domain/program.ts";
 import { checkLedger } from "../services/ledger-check.ts";
 import { runPointsJobs } from "../services/points-jobs.ts";
-import { adjustPoints, memberBalance, memberLedger } from "../services/points.ts";
+import { adjustPoints, memberBalance, memberLedger, memberTier } from "../services/points.ts";
 import { currentProgram, updateProgram } from "../services/program.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { idempotent } from "./idempotent.ts";
 import { AdjustmentResultSchema, AdjustmentSchema, BalanceSchema, LedgerItemSchema } from "./schemas.ts";
 
 const MemberParams = z.object({ memberId: IdParam("memberId", "mem_01JD0000000000000000000000") });
-const ProgramBodySchema = ProgramSchema.openapi("Program");
+// The domain schema is plain zod (no .openapi() on it: it may be built before zod is extended).
+const ProgramBodySchema = ProgramSchema;
 const ProgramVersionSchema = z.object({ version: z.number().int(), program: ProgramBodySchema, createdAt: z.string() }).openapi("ProgramVersion");
 
 export const pointsRouter = createRouter()
@@ -47,6 +48,36 @@ export const pointsRouter = createRouter()
       const { memberId } = c.req.valid("param");
       assertSelfOrStaff(c.var.principal, memberId);
       return c.json(await memberLedger(c.var.deps, memberId, c.req.valid("query")), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/members/{memberId}/tier",
+      tags: ["Points"],
+      summary: "The member's tier, qualifying points over 12 months, requalification date and history",
+      security: bearer,
+      middleware: allow("admin", "marketer", "member"),
+      request: { params: MemberParams },
+      responses: {
+        200: json(
+          z
+            .object({
+              tier: z.string(),
+              requalifyAt: z.string().nullable(),
+              qualifyingPoints: z.number().int(),
+              history: z.array(z.object({ from: z.string(), to: z.string(), reason: z.string(), qualifyingPoints: z.number().int(), at: z.string() })),
+            })
+            .openapi("MemberTier"),
+          "The tier",
+        ),
+        ...errorResponses(401, 403, 404),
+      },
+    }),
+    async (c) => {
+      const { memberId } = c.req.valid("param");
+      assertSelfOrStaff(c.var.principal, memberId);
+      return c.json(await memberTier(c.var.deps, memberId), 200);
     },
   )
   .openapi(

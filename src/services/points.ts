@@ -1,6 +1,6 @@
 /** A member's points as they see them: balance with the next expiries, history, adjustments. */
 import { and, asc, desc, eq, gt, inArray, isNotNull, like, lt, or, sql } from "drizzle-orm";
-import { ledgerEntries, ledgerTransactions, pointLots } from "../../db/schema.ts";
+import { ledgerEntries, ledgerTransactions, pointLots, tierHistory } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { expiresAt } from "../domain/expiry.ts";
 import { decodeCursor, paginate } from "../lib/cursor.ts";
@@ -12,6 +12,7 @@ import { createLot, spendFromLots } from "./lots.ts";
 import { findMemberRow } from "./members.ts";
 import type { Principal } from "./principal.ts";
 import { currentProgram } from "./program.ts";
+import { qualifyingPoints } from "./tiers.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -102,4 +103,16 @@ export async function adjustPoints(deps: Deps, actor: Principal, memberId: strin
   const response = { transactionId: txnId, memberId, points: input.points, reason: input.reason };
   await commitMovement(deps, { statements, claim, status: 201, response, memberId });
   return { ...response, balance: await balanceView(deps, memberId) };
+}
+
+/** The member's tier, how it stands against the next requalification, and its history. */
+export async function memberTier(deps: Deps, memberId: string) {
+  const member = await findMemberRow(deps, memberId);
+  const history = await deps.database.db.select().from(tierHistory).where(eq(tierHistory.memberId, memberId)).orderBy(desc(tierHistory.at));
+  return {
+    tier: member.tier,
+    requalifyAt: member.tierRequalifyAt === null ? null : iso(member.tierRequalifyAt),
+    qualifyingPoints: await qualifyingPoints(deps, memberId),
+    history: history.map((h) => ({ from: h.fromTier, to: h.toTier, reason: h.reason, qualifyingPoints: h.qualifyingPoints, at: iso(h.at) })),
+  };
 }

@@ -290,6 +290,7 @@ const matrix: Record<string, Row> = {
   // Points: staff and the member itself read; only admins adjust.
   "GET /v1/members/{memberId}/balance": { allow: [...STAFF, "memberSelf"], ok: 200 },
   "GET /v1/members/{memberId}/ledger": { allow: [...STAFF, "memberSelf"], ok: 200 },
+  "GET /v1/members/{memberId}/tier": { allow: [...STAFF, "memberSelf"], ok: 200 },
   "POST /v1/members/{memberId}/adjustments": {
     allow: ADMINS,
     ok: 201,

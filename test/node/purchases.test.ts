@@ -140,3 +140,26 @@ describe("offers on a purchase", () => {
     expect(await res.json()).toMatchObject({ code: "validation_failed", errors: [{ field: "offerIds", message: "Unknown offer off_missing" }] });
   });
 });
+
+describe("a key in flight", () => {
+  it("is refused with 409 while its first request runs, and free again when it ends without an answer", async () => {
+    const { claimKey, releaseClaim } = await import("../../src/services/idempotency.ts");
+    t = await createTestApp();
+    const id = { scope: "partner:p1", route: "POST /v1/purchases", key: "k-flight", body: { a: 1 } };
+    const first = await claimKey(t.deps, id);
+    expect(first.kind).toBe("claimed");
+    await expect(claimKey(t.deps, id)).rejects.toMatchObject({ code: "idempotency_in_flight" });
+    if (first.kind === "claimed") releaseClaim(first.claim);
+    expect((await claimKey(t.deps, id)).kind).toBe("claimed");
+  });
+
+  it("lets two simultaneous requests with one key record one purchase", async () => {
+    const { card, partner, member } = await setup();
+    const body = { receiptId: "K-race", amountMinor: 30_000 };
+    const [a, b] = await Promise.all([purchase(t, partner, card, body, { "idempotency-key": "race" }), purchase(t, partner, card, body, { "idempotency-key": "race" })]);
+    const outcomes = [a, b].map((r) => `${r.status}${r.headers.get("idempotent-replayed") ? " replayed" : ""}`).sort();
+    expect([["201", "409"], ["201", "201 replayed"]]).toContainEqual(outcomes);
+    const balance = (await (await t.call("GET", `/v1/members/${member.id}/balance`)).json()) as { available: number };
+    expect(balance.available).toBe(300);
+  });
+});

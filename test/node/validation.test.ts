@@ -332,6 +332,7 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
   // Points.
   "GET /v1/members/{memberId}/balance": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
   "GET /v1/members/{memberId}/ledger": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
+  "GET /v1/members/{memberId}/tier": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
   "POST /v1/members/{memberId}/adjustments": [
     ["zero points", { body: { points: 0, reason: "goodwill" }, fields: ["points"] }],
     ["fractional points", { body: { points: 1.5, reason: "goodwill" }, fields: ["points"] }],
