@@ -54,10 +54,18 @@ function invalid(field: string, message: string): never {
   throw new AppError("validation_failed", message, { errors: [{ field, message }] });
 }
 
+// Names for ledger descriptions; a renamed partner shows in new descriptions within a minute.
+const NAME_CACHE_MS = 60_000;
+const partnerNames = new Map<string, { name: string; at: number }>();
+
 async function partnerName(deps: Deps, partnerId: string): Promise<string> {
+  const hit = partnerNames.get(partnerId);
+  if (hit && Date.now() - hit.at < NAME_CACHE_MS) return hit.name;
   const query = prepared(deps.database.db, "partners.name", (db) => db.select({ name: partners.name }).from(partners).where(eq(partners.id, sql.placeholder("id"))).prepare());
   const row = await query.get({ id: partnerId });
   if (!row) throw new AppError("not_found", `No partner ${partnerId}.`);
+  if (partnerNames.size > 10_000) partnerNames.clear();
+  partnerNames.set(partnerId, { name: row.name, at: Date.now() });
   return row.name;
 }
 
@@ -100,11 +108,11 @@ export async function recordPurchase(deps: Deps, actor: Principal, input: Purcha
   const name = await partnerName(deps, input.partnerId);
   const purchaseId = newId("purchase", deps.clock());
 
+  // A resent receipt is caught by the UNIQUE (partner, receipt) key when the unit commits.
+  let attempts = 0;
   const attempt = async () => {
-    const existing = await purchaseByReceipt(deps, input.partnerId, input.receiptId);
-    if (existing) throw duplicateReceipt(existing.id);
-    // Read afresh on every attempt: a retry must see the tier another purchase just changed.
-    const { tier, tierRequalifyAt } = await findMemberRow(deps, member.id);
+    // A retry reads the member again: another purchase may just have changed the tier.
+    const { tier, tierRequalifyAt } = attempts++ === 0 ? member : await findMemberRow(deps, member.id);
     const earnedBefore = await earnedSince(deps, member.id, {
       day: dayStart(occurredAt, program.utcOffsetMinutes),
       month: monthStart(occurredAt, program.utcOffsetMinutes),
