@@ -391,6 +391,23 @@ export const lotMovements = sqliteTable(
   (t) => [index("lot_movements_txn").on(t.txnId), index("lot_movements_lot").on(t.lotId)],
 );
 
+/** Which units of a purchase's items each refund returned, so no unit is refunded twice. */
+export const purchaseRefundItems = sqliteTable(
+  "purchase_refund_items",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    purchaseId: text("purchase_id")
+      .notNull()
+      .references(() => purchases.id),
+    txnId: text("txn_id")
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    sku: text("sku").notNull(),
+    quantity: integer("quantity").notNull(),
+  },
+  (t) => [index("purchase_refund_items_purchase").on(t.purchaseId, t.sku), check("purchase_refund_items_quantity", sql`${t.quantity} > 0`)],
+);
+
 /** Idempotency-Key records, written with the change they answer: caller + route + key; kept 7 days. */
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",

@@ -218,6 +218,18 @@ CREATE TABLE `program_versions` (
 	`created_by` text NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE `purchase_refund_items` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`purchase_id` text NOT NULL,
+	`txn_id` text NOT NULL,
+	`sku` text NOT NULL,
+	`quantity` integer NOT NULL,
+	FOREIGN KEY (`purchase_id`) REFERENCES `purchases`(`id`) ON UPDATE no action ON DELETE no action,
+	FOREIGN KEY (`txn_id`) REFERENCES `ledger_transactions`(`id`) ON UPDATE no action ON DELETE no action,
+	CONSTRAINT "purchase_refund_items_quantity" CHECK("purchase_refund_items"."quantity" > 0)
+);
+--> statement-breakpoint
+CREATE INDEX `purchase_refund_items_purchase` ON `purchase_refund_items` (`purchase_id`,`sku`);--> statement-breakpoint
 CREATE TABLE `purchases` (
 	`id` text PRIMARY KEY NOT NULL,
 	`partner_id` text NOT NULL,

@@ -28,3 +28,19 @@ export function refundEffect(state: RefundableState, refundMinor: number): Refun
     restorePoints: share(state.redeemedPoints) - state.restoredPoints,
   };
 }
+
+export interface PurchasedLine {
+  sku: string;
+  amountMinor: number;
+  quantity: number;
+}
+
+/**
+ * The amount returned for `quantity` more units of a line of which `refundedBefore` units were
+ * already refunded. Cumulative like the points above, so refunding every unit, in any number of
+ * steps, returns exactly the line's amount.
+ */
+export function itemRefundMinor(line: PurchasedLine, refundedBefore: number, quantity: number): number {
+  const upTo = (units: number) => Number((BigInt(line.amountMinor) * BigInt(units)) / BigInt(line.quantity));
+  return upTo(refundedBefore + quantity) - upTo(refundedBefore);
+}

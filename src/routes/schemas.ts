@@ -131,6 +131,8 @@ export type Member = z.infer<typeof MemberSchema>;
 export type Card = z.infer<typeof CardSchema>;
 export type PosSummary = z.infer<typeof PosSummarySchema>;
 
+const uniqueSkus = (items: Array<{ sku: string }>) => new Set(items.map((i) => i.sku)).size === items.length;
+
 export const PurchaseItemSchema = z
   .object({
     sku: z.string().trim().min(1).max(64),
@@ -147,7 +149,7 @@ export const PurchaseSchema = z
     storeId: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]+$/u, "No control characters").optional(),
     amountMinor: z.number().int().min(0).max(1e12).openapi({ description: "After discounts, before points" }),
     currency: z.string().regex(/^[A-Z]{3}$/, "ISO-4217, e.g. KRW").openapi({ example: "KRW" }),
-    items: z.array(PurchaseItemSchema).min(1).max(500).optional(),
+    items: z.array(PurchaseItemSchema).min(1).max(500).refine(uniqueSkus, "Each sku once (add up its quantity)").optional(),
     redeemPoints: z.number().int().min(0).max(1e12).optional(),
     offerIds: z.array(z.string().min(1).max(64)).max(20).optional().openapi({ description: "Offers the member chose to use" }),
     occurredAt: z.iso.datetime({ offset: true }).optional().openapi({ description: "When the sale happened (default: now; at most 30 days back)" }),
@@ -198,7 +200,20 @@ export const PurchaseRecordSchema = z
   })
   .openapi("PurchaseRecord");
 
-export const RefundSchema = z.object({ amountMinor: z.number().int().min(1).max(1e12) }).strict().openapi("Refund");
+export const RefundSchema = z
+  .union([
+    z.object({ amountMinor: z.number().int().min(1).max(1e12) }).strict(),
+    z
+      .object({
+        items: z
+          .array(z.object({ sku: z.string().trim().min(1).max(64), quantity: z.number().int().min(1).max(100_000) }).strict())
+          .min(1)
+          .max(500)
+          .refine(uniqueSkus, "Each sku once"),
+      })
+      .strict(),
+  ])
+  .openapi("Refund", { description: "An amount, or units of the purchase's items (their amount is worked out pro rata)" });
 
 export const RefundResultSchema = z
   .object({

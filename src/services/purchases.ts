@@ -5,12 +5,12 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import { isConstraintViolation, prepared, type Statement } from "../../db/database.ts";
-import { ledgerTransactions, partners, purchases } from "../../db/schema.ts";
+import { ledgerTransactions, partners, purchaseRefundItems, purchases } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { computeEarning, type BreakdownLine } from "../domain/earning.ts";
 import { dayStart, expiresAt, monthStart } from "../domain/expiry.ts";
 import type { Program } from "../domain/program.ts";
-import { refundEffect } from "../domain/refund.ts";
+import { itemRefundMinor, refundEffect } from "../domain/refund.ts";
 import { AppError } from "../errors.ts";
 import { newId } from "../lib/ids.ts";
 import { resolvePresentedCard } from "./card-tokens.ts";
@@ -229,6 +229,30 @@ async function purchaseByReceipt(deps: Deps, partnerId: string, receiptId: strin
   return query.get({ partnerId, receiptId });
 }
 
+/**
+ * Units of a purchase's items to refund, with the amount each returns. Refuses skus that were
+ * not bought and more units than are left; the refund guard catches a concurrent refund.
+ */
+async function itemsToRefund(deps: Deps, purchase: PurchaseRow, requested: Array<{ sku: string; quantity: number }>) {
+  if (!purchase.items?.length) invalid("items", "This purchase was recorded without items: refund an amount");
+  const refunded = await deps.database.db
+    .select({ sku: purchaseRefundItems.sku, quantity: sql<number>`SUM(${purchaseRefundItems.quantity})` })
+    .from(purchaseRefundItems)
+    .where(eq(purchaseRefundItems.purchaseId, purchase.id))
+    .groupBy(purchaseRefundItems.sku);
+  return requested.map((item, i) => {
+    const line = purchase.items!.find((l) => l.sku === item.sku);
+    if (!line) invalid(`items.${i}.sku`, `${item.sku} is not on this purchase`);
+    const before = Number(refunded.find((r) => r.sku === item.sku)?.quantity ?? 0);
+    if (before + item.quantity > line.quantity) {
+      throw new AppError("refund_exceeds_remaining", `Only ${line.quantity - before} of ${item.sku} are left to refund.`, {
+        errors: [{ field: `items.${i}.quantity`, message: `At most ${line.quantity - before}` }],
+      });
+    }
+    return { sku: item.sku, quantity: item.quantity, amountMinor: itemRefundMinor(line, before, item.quantity) };
+  });
+}
+
 function duplicateReceipt(purchaseId: string) {
   return new AppError("duplicate_receipt", "This partner already recorded a purchase with this receipt id.", { purchaseId });
 }
@@ -272,14 +296,15 @@ export async function refundPurchase(
   deps: Deps,
   actor: Principal,
   purchaseId: string,
-  request: { amountMinor: number } | { void: true },
+  request: { amountMinor: number } | { items: Array<{ sku: string; quantity: number }> } | { void: true },
   claim: Claim | null,
 ) {
   const isVoid = "void" in request;
   const attempt = async () => {
     const purchase = await findPurchase(deps, actor, purchaseId);
     const left = purchase.amountMinor - purchase.refundedMinor;
-    const amount = isVoid ? left : request.amountMinor;
+    const itemRows = "items" in request ? await itemsToRefund(deps, purchase, request.items) : [];
+    const amount = isVoid ? left : "items" in request ? itemRows.reduce((n, i) => n + i.amountMinor, 0) : request.amountMinor;
     if (left === 0) throw new AppError("nothing_to_refund", "This purchase is already fully refunded.", { purchaseId });
     if (amount > left) {
       throw new AppError("refund_exceeds_remaining", `At most ${left} of this purchase is left to refund.`, { refundableMinor: left });
@@ -321,6 +346,7 @@ export async function refundPurchase(
         ],
       ),
       ...moveLots(deps, txnId, [...claw.moves, ...restore]),
+      ...itemRows.map((i) => sql`INSERT INTO purchase_refund_items (purchase_id, txn_id, sku, quantity) VALUES (${purchaseId}, ${txnId}, ${i.sku}, ${i.quantity})`),
       balanceStatement(deps, purchase.memberId, { available: effect.restorePoints - claw.fromAvailable, pending: -claw.fromPending, debt: claw.shortfall }),
       db
         .update(purchases)

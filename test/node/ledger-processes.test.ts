@@ -6,8 +6,10 @@
 import Database from "better-sqlite3";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import http from "node:http";
-import { describe, expect, it } from "vitest";
-import { startServer, type ServerProcess } from "../support/server-process.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeServerFiles, startServer, type ServerProcess } from "../support/server-process.ts";
+
+afterAll(removeServerFiles);
 
 const ADMIN = "ledger-processes-admin-token-0123456789";
 

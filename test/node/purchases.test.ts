@@ -163,3 +163,36 @@ describe("a key in flight", () => {
     expect(balance.available).toBe(300);
   });
 });
+
+describe("refunding items", () => {
+  const items = [
+    { sku: "TICKET", category: "tickets", amountMinor: 24_000, quantity: 2 },
+    { sku: "POPCORN", category: "snacks", amountMinor: 10_000, quantity: 3 },
+  ];
+
+  it("returns the items' share of the amount and points, and never the same unit twice", async () => {
+    const { card, partner } = await setup();
+    const p = (await (await expectStatus(await purchase(t, partner, card, { amountMinor: 34_000, items }), 201)).json()) as Result;
+    expect(p.pointsEarned).toBe(340);
+    const popcorn = async (quantity: number) => t.call("POST", `/v1/purchases/${p.purchaseId}/refunds`, { token: partner.key, body: { items: [{ sku: "POPCORN", quantity }] } });
+    // One of three popcorns: ⌊10,000 / 3⌋ = 3,333, and its points pro rata.
+    expect(await (await expectStatus(await popcorn(1), 201)).json()).toMatchObject({ amountMinor: 3_333, pointsClawedBack: 33 });
+    // The other two return the rest of the line exactly: 6,667.
+    expect(await (await expectStatus(await popcorn(2), 201)).json()).toMatchObject({ amountMinor: 6_667 });
+    const again = await popcorn(1);
+    expect(again.status).toBe(422);
+    expect(await again.json()).toMatchObject({ code: "refund_exceeds_remaining", errors: [{ field: "items.0.quantity", message: "At most 0" }] });
+    const unknown = await t.call("POST", `/v1/purchases/${p.purchaseId}/refunds`, { token: partner.key, body: { items: [{ sku: "NACHOS", quantity: 1 }] } });
+    expect(await unknown.json()).toMatchObject({ code: "validation_failed", errors: [{ field: "items.0.sku" }] });
+    // The tickets and then the purchase as a whole: every won and point comes back, no more.
+    await expectStatus(await t.call("POST", `/v1/purchases/${p.purchaseId}/refunds`, { token: partner.key, body: { items: [{ sku: "TICKET", quantity: 2 }] } }), 201);
+    expect(await (await t.call("GET", `/v1/purchases/${p.purchaseId}`, { token: partner.key })).json()).toMatchObject({ refundedMinor: 34_000, pointsClawedBack: 340, status: "refunded" });
+  });
+
+  it("needs a purchase recorded with items", async () => {
+    const { card, partner } = await setup();
+    const p = (await (await expectStatus(await purchase(t, partner, card), 201)).json()) as Result;
+    const res = await t.call("POST", `/v1/purchases/${p.purchaseId}/refunds`, { token: partner.key, body: { items: [{ sku: "X", quantity: 1 }] } });
+    expect(await res.json()).toMatchObject({ code: "validation_failed", errors: [{ field: "items" }] });
+  });
+});

@@ -1,6 +1,8 @@
 /** The real process: what `npm start` prints and serves, a cluster on one file, a clean stop. */
-import { describe, expect, it } from "vitest";
-import { startServer } from "../support/server-process.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeServerFiles, startServer } from "../support/server-process.ts";
+
+afterAll(removeServerFiles);
 
 describe("the Node server", () => {
   it("prints the admin token once, serves health, docs, OpenAPI and JWKS, and stops cleanly", async () => {

@@ -1,6 +1,6 @@
 /** Starts the real Node entry (as `npm start` does) on a free port and a temporary database. */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,9 +73,25 @@ async function waitForGroupGone(pgid: number, timeoutMs = 30_000) {
   }
 }
 
+function madeDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "dangol-"));
+  madeDirs.add(dir);
+  return dir;
+}
+
+// The temporary folders made for databases. They outlive each server (a test may restart one on
+// the same file); test files remove them in afterAll, scripts when the process exits.
+const madeDirs = new Set<string>();
+
+export function removeServerFiles() {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+  madeDirs.clear();
+}
+process.once("exit", removeServerFiles);
+
 export async function startServer(env: Record<string, string> = {}, databasePath?: string, pollMs = 100, options: StartOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const dbPath = databasePath ?? join(mkdtempSync(join(tmpdir(), "dangol-")), "dangol.db");
+  const dbPath = databasePath ?? join(madeDir(), "dangol.db");
   const detached = options.detached ?? false;
   const child = spawn(process.execPath, ["--import", "tsx", "src/node.ts"], {
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATABASE_PATH: dbPath, LOG_LEVEL: "warn", ...env },
