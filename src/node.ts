@@ -72,16 +72,19 @@ function serveHttp(config: Config) {
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
-/** The points jobs on an interval, in one process only (the first worker of a cluster). */
+// In a cluster one worker runs the scheduled jobs; the primary hands the role on if it dies.
+const JOBS_ROLE_ENV = "DANGOL_RUNS_JOBS";
+
+/** The points jobs on an interval, in one process only. */
 function schedulePointsJobs(deps: Deps, config: Config) {
   const seconds = config.POINTS_JOB_INTERVAL_SECONDS;
-  if (seconds === 0 || (cluster.isWorker && cluster.worker?.id !== 1)) return undefined;
+  if (seconds === 0 || (cluster.isWorker && process.env[JOBS_ROLE_ENV] !== "1")) return undefined;
   let running = false;
   const timer = setInterval(async () => {
     if (running) return;
     running = true;
     try {
-      deps.logger.info("points jobs", { ...(await runPointsJobs(deps)) });
+      deps.logger.info("points jobs", { pid: process.pid, ...(await runPointsJobs(deps)) });
     } catch (error) {
       deps.logger.error("points jobs failed", { error: describeError(error) });
     } finally {
@@ -97,14 +100,19 @@ async function main() {
   if (config.CLUSTER_WORKERS > 1 && cluster.isPrimary) {
     await prepare(config);
     let stopping = false;
-    for (let i = 0; i < config.CLUSTER_WORKERS; i++) cluster.fork();
+    const jobsWorkers = new Set<number>();
+    const fork = (runsJobs: boolean) => {
+      const worker = cluster.fork({ [JOBS_ROLE_ENV]: runsJobs ? "1" : "0" });
+      if (runsJobs) jobsWorkers.add(worker.id);
+    };
+    for (let i = 0; i < config.CLUSTER_WORKERS; i++) fork(i === 0);
     cluster.on("exit", (worker, code) => {
       if (stopping) {
         if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
         return;
       }
       console.error(`worker ${worker.process.pid} exited with ${code}; starting another`);
-      cluster.fork();
+      fork(jobsWorkers.delete(worker.id));
     });
     const stop = () => {
       stopping = true;

@@ -61,3 +61,25 @@ describe("the Node server", () => {
     }
   });
 });
+
+describe("the scheduled points jobs in a cluster", () => {
+  it("run in one worker, and in another once that one dies", async () => {
+    const server = await startServer({ CLUSTER_WORKERS: "2", SEED_DEMO: "0", POINTS_JOB_INTERVAL_SECONDS: "1", LOG_LEVEL: "info", ADMIN_TOKEN: "cluster-admin-token-0123456789" });
+    const jobPids = () => [...server.stdout().matchAll(/"msg":"points jobs","pid":(\d+)/g)].map((m) => Number(m[1]));
+    const waitFor = async (done: () => boolean) => {
+      for (let i = 0; i < 300 && !done(); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(done()).toBe(true);
+    };
+    try {
+      await waitFor(() => jobPids().length >= 2);
+      const first = new Set(jobPids());
+      expect(first.size).toBe(1);
+      const [pid] = [...first];
+      process.kill(pid!, "SIGKILL");
+      await waitFor(() => jobPids().some((p) => p !== pid));
+      expect(new Set(jobPids().filter((p) => p !== pid)).size).toBe(1);
+    } finally {
+      expect(await server.stop("SIGTERM")).toBe(0);
+    }
+  });
+});
