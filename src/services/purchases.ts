@@ -177,10 +177,9 @@ export async function recordPurchase(deps: Deps, actor: Principal, input: Purcha
           { account: accounts.debt(member.id), points: repay },
         ],
       ),
-      // The redemption is debited on its own, before anything is credited: an overdraft fails on
-      // the balance CHECK (insufficient_points), never funded by this purchase's own earning.
-      balanceStatement(deps, member.id, { available: -redeem }),
-      ...spendFromLots(txnId, member.id, redeem),
+      // A redemption is debited on its own, before anything is credited: an overdraft fails on the
+      // balance CHECK (insufficient_points), never funded by this purchase's own earning.
+      ...(redeem > 0 ? [balanceStatement(deps, member.id, { available: -redeem }), ...spendFromLots(txnId, member.id, redeem)] : []),
       balanceStatement(deps, member.id, pendingNow ? { pending: credited, debt: -repay } : { available: credited, debt: -repay }),
       ...(credited > 0
         ? [createLot(deps, { memberId: member.id, txnId, points: credited, earnedAt: occurredAt, availableAt, expiresAt: expiresAt(occurredAt, program.expiry, program.utcOffsetMinutes) })]

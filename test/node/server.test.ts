@@ -25,6 +25,11 @@ describe("the Node server", () => {
       const jwks = (await (await fetch(`${server.base}/.well-known/jwks.json`)).json()) as { keys: { crv: string }[] };
       expect(jwks.keys[0]!.crv).toBe("Ed25519");
 
+      // Over the wire a body declares its length: over 64 KiB is refused before it is read.
+      const huge = await fetch(`${server.base}/v1/auth/member/start`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: `${"a".repeat(70_000)}@example.com` }) });
+      expect(huge.status).toBe(413);
+      expect(((await huge.json()) as { code: string }).code).toBe("payload_too_large");
+
       // The printed token is the admin's, and the demo program is there.
       const members = await fetch(`${server.base}/v1/members?limit=100`, { headers: { authorization: `Bearer ${token}` } });
       expect(members.status).toBe(200);
