@@ -49,6 +49,13 @@ function invalid(errors: FieldError[]): never {
   throw new AppError("validation_failed", "The request has invalid fields.", { errors });
 }
 
+/** A birth date may not be after today — today by the app's clock, in UTC. */
+function checkBirthDate(deps: Deps, birthDate: string | null | undefined) {
+  if (birthDate && birthDate > new Date(deps.clock()).toISOString().slice(0, 10)) {
+    invalid([{ field: "birthDate", message: "Must not be in the future" }]);
+  }
+}
+
 /** Emails are compared lowercased; phones in E.164 so 010-1234-5678 and +821012345678 collide. */
 function normalizeContacts(input: { email?: string | null; phone?: string | null }) {
   const email = input.email == null ? input.email : input.email.trim().toLowerCase();
@@ -96,6 +103,7 @@ async function translateUniqueViolation<T>(deps: Deps, input: { email?: string |
 
 export async function enrollMember(deps: Deps, input: EnrollInput): Promise<MemberView> {
   const { email, phone } = normalizeContacts(input);
+  checkBirthDate(deps, input.birthDate);
   if (!email && !phone) {
     invalid([{ field: "email", message: "An email or a phone number is required" }]);
   }
@@ -151,6 +159,7 @@ export async function getMember(deps: Deps, memberId: string): Promise<MemberVie
 }
 
 export async function updateMember(deps: Deps, memberId: string, patch: MemberPatch): Promise<MemberView> {
+  checkBirthDate(deps, patch.birthDate);
   const current = await findMemberRow(deps, memberId);
   const contacts = normalizeContacts({ email: patch.email, phone: patch.phone });
   const email = patch.email === undefined ? current.email : contacts.email ?? null;

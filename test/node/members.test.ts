@@ -429,3 +429,18 @@ describe("cursor pagination", () => {
     expect(p.errors?.map((e) => e.field)).toContain("cursor");
   });
 });
+
+describe("birth dates", () => {
+  it("may not be after today by the app's clock", async () => {
+    const t = await createTestApp();
+    // The test clock stands at 2026-03-02: the day after is in the future, whatever the machine's date.
+    const res = await t.call("POST", "/v1/members", { body: { name: "미래", email: "future@example.com", birthDate: "2026-03-03" } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "validation_failed", errors: [{ field: "birthDate", message: "Must not be in the future" }] });
+    const today = await t.call("POST", "/v1/members", { body: { name: "오늘", email: "today@example.com", birthDate: "2026-03-02" } });
+    expect(today.status).toBe(201);
+    const id = ((await today.json()) as { id: string }).id;
+    const patch = await t.call("PATCH", `/v1/members/${id}`, { body: { birthDate: "2027-01-01" } });
+    expect(await patch.json()).toMatchObject({ errors: [{ field: "birthDate" }] });
+  });
+});
