@@ -208,11 +208,11 @@ export async function searchMembers(deps: Deps, query: { q?: string | undefined;
         .select({ one: sql`1` })
         .from(cards)
         .where(and(eq(cards.memberId, members.id), like(cards.number, `${digits}%`)));
+      // A whole number in any notation matches exactly; any run of digits (the last four, or
+      // "1234-5678", which also happens to parse as a number) matches inside stored numbers.
       const e164 = toE164(q);
-      matches.push(
-        exists(byCard),
-        e164 ? eq(members.phone, e164) : like(members.phone, likePattern(digits.replace(/^0/, ""))),
-      );
+      matches.push(exists(byCard), like(members.phone, likePattern(digits.replace(/^0/, ""))));
+      if (e164) matches.push(eq(members.phone, e164));
     }
     conditions.push(or(...matches)!);
   }

@@ -444,3 +444,13 @@ describe("birth dates", () => {
     expect(await patch.json()).toMatchObject({ errors: [{ field: "birthDate" }] });
   });
 });
+
+describe("searching by part of a phone number", () => {
+  it("finds the member by the middle and last four digits written with a dash", async () => {
+    const t = await createTestApp();
+    const res = await t.call("POST", "/v1/members", { body: { name: "전화", phone: "010-1234-5678" } });
+    const { id } = (await res.json()) as { id: string };
+    const found = (await (await t.call("GET", `/v1/members?q=${encodeURIComponent("1234-5678")}`)).json()) as { items: { id: string }[] };
+    expect(found.items.map((m) => m.id)).toEqual([id]);
+  });
+});
