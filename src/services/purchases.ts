@@ -185,6 +185,7 @@ export async function recordPurchase(deps: Deps, actor: Principal, input: Purcha
         ? [createLot(deps, { memberId: member.id, txnId, points: credited, earnedAt: occurredAt, availableAt, expiresAt: expiresAt(occurredAt, program.expiry, program.utcOffsetMinutes) })]
         : []),
       ...tierStatements(deps, program, { memberId: member.id, tier, requalifyAt: tierRequalifyAt }, qualifying),
+      ...capGuards(txnId, member.id, earned, program, occurredAt),
     ];
     const response = {
       purchaseId,
@@ -215,6 +216,25 @@ export async function recordPurchase(deps: Deps, actor: Principal, input: Purcha
   const response = await withRetries(attempt);
   // With a key, the client gets the stored body, whose balance was read inside the unit.
   return { ...response, balance: claim ? null : await balanceView(deps, member.id) };
+}
+
+/**
+ * The caps were applied to totals read before the unit; a concurrent purchase may have earned
+ * since. These abort the unit (and the purchase is planned again with fresh totals) when the
+ * member's day or month would end above its cap. Only a purchase that earns is guarded, so a cap
+ * lowered mid-day never blocks purchases.
+ */
+function capGuards(txnId: string, memberId: string, earned: number, program: Program, occurredAt: number): Statement[] {
+  const { perDay, perMonth } = program.earning.caps;
+  if (earned === 0) return [];
+  const guard = (cap: number, since: number) =>
+    sql`INSERT INTO ledger_entries (txn_id, account, points) SELECT ${txnId}, 'guard:cap', 0
+        WHERE (SELECT COALESCE(SUM(earned_points - clawed_points), 0) FROM purchases
+               WHERE member_id = ${memberId} AND occurred_at >= ${since}) > ${cap}`;
+  return [
+    ...(perDay === undefined ? [] : [guard(perDay, dayStart(occurredAt, program.utcOffsetMinutes))]),
+    ...(perMonth === undefined ? [] : [guard(perMonth, monthStart(occurredAt, program.utcOffsetMinutes))]),
+  ];
 }
 
 async function purchaseByReceipt(deps: Deps, partnerId: string, receiptId: string) {

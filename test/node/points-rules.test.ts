@@ -93,6 +93,17 @@ describe("caps", () => {
   });
 });
 
+describe("caps under concurrency", () => {
+  it("hold exactly when many purchases of one member land at once", async () => {
+    const { member, card, partner } = await setup({ earning: { caps: { perDay: 250 } } });
+    const results = await Promise.all(Array.from({ length: 12 }, () => purchase(t, partner, card, { amountMinor: 10_000 })));
+    expect(results.map((r) => r.status)).toEqual(Array(12).fill(201));
+    const earned = await Promise.all(results.map(async (r) => ((await r.json()) as { pointsEarned: number }).pointsEarned));
+    expect(earned.reduce((a, b) => a + b, 0)).toBe(250);
+    expect(await get(`/v1/members/${member.id}/balance`)).toMatchObject({ available: 250 });
+  });
+});
+
 describe("versioned rules", () => {
   it("keep what an old purchase earned when the rules change before its refund", async () => {
     const { card, partner } = await setup();
