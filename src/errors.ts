@@ -129,3 +129,8 @@ export function errorResponses(...statuses: number[]) {
     ]),
   );
 }
+
+/** The validation failure of one field, found by a service rather than by a request schema. */
+export function invalidField(field: string, message: string, detail = "The request has an invalid field."): AppError {
+  return new AppError("validation_failed", detail, { errors: [{ field, message }] });
+}

@@ -1,5 +1,5 @@
 /** Opaque pagination cursors: base64url JSON of the last row's sort key. */
-import { AppError } from "../errors.ts";
+import { invalidField } from "../errors.ts";
 import { fromBase64Url, toBase64Url } from "./crypto.ts";
 
 export function encodeCursor(key: string): string {
@@ -15,9 +15,7 @@ export function decodeCursor(cursor: string): string {
   } catch {
     // fall through to the validation error
   }
-  throw new AppError("validation_failed", "The cursor is not one this API returned.", {
-    errors: [{ field: "cursor", message: "Invalid cursor" }],
-  });
+  throw invalidField("cursor", "Invalid cursor", "The cursor is not one this API returned.");
 }
 
 /** Given limit+1 rows, returns the page and the cursor for the next one. */

@@ -1,7 +1,7 @@
 /** Runs a point-moving handler under its Idempotency-Key (see services/idempotency.ts). */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AppError } from "../errors.ts";
+import { AppError, invalidField } from "../errors.ts";
 import { answeredElsewhere, claimKey, completeWithError, releaseClaim, storedResponse, type Claim } from "../services/idempotency.ts";
 import type { Principal } from "../services/principal.ts";
 import type { AppEnv } from "./common.ts";
@@ -44,9 +44,7 @@ export async function idempotent(c: Context<AppEnv>, body: unknown, run: (claim:
     return send(c, result.status, JSON.stringify(result.body), false);
   }
   if (!KEY_PATTERN.test(key)) {
-    throw new AppError("validation_failed", "Idempotency-Key must be 1–255 visible ASCII characters.", {
-      errors: [{ field: "Idempotency-Key", message: "1–255 visible ASCII characters" }],
-    });
+    throw invalidField("Idempotency-Key", "1–255 visible ASCII characters", "Idempotency-Key must be 1–255 visible ASCII characters.");
   }
   const { deps, principal } = c.var;
   const claimed = await claimKey(deps, { scope: scopeOf(principal), route: `${c.req.method} ${c.req.path}`, key, body });

@@ -1,7 +1,7 @@
 /** /v1/purchases: a partner's till records sales that earn and redeem points, and refunds them. */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { AppError, errorResponses } from "../errors.ts";
+import { AppError, errorResponses, invalidField } from "../errors.ts";
 import type { Principal } from "../services/principal.ts";
 import { findPurchase, purchaseView, recordPurchase, refundPurchase } from "../services/purchases.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, type AppEnv } from "./common.ts";
@@ -20,7 +20,7 @@ function partnerOf(principal: Principal, named: string | undefined): string {
     if (named !== undefined && named !== principal.partnerId) throw new AppError("forbidden", "A partner key records purchases for its own partner only.");
     return principal.partnerId;
   }
-  if (!named) throw new AppError("validation_failed", "Staff must say which partner the purchase is for.", { errors: [{ field: "partnerId", message: "Required for staff" }] });
+  if (!named) throw invalidField("partnerId", "Required for staff", "Staff must say which partner the purchase is for.");
   return named;
 }
 

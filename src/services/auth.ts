@@ -6,7 +6,7 @@
 import { and, count, desc, eq, gt, isNull } from "drizzle-orm";
 import { members, otpCodes, settings, staffUsers } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
-import { AppError } from "../errors.ts";
+import { AppError, invalidField } from "../errors.ts";
 import { constantTimeEqual, randomSecret, sha256Hex, verifyPassword } from "../lib/crypto.ts";
 import { cryptoRandomBytes, newId } from "../lib/ids.ts";
 import { signToken, TokenRejected, verifyToken } from "../lib/jwt.ts";
@@ -137,7 +137,7 @@ function recipientOf(contact: Contact): { channel: "email" | "sms"; recipient: s
   if (contact.email) return { channel: "email", recipient: contact.email.trim().toLowerCase() };
   const phone = toE164(contact.phone ?? "");
   if (!phone) {
-    throw new AppError("validation_failed", "Not a valid phone number.", { errors: [{ field: "phone", message: "Not a valid phone number" }] });
+    throw invalidField("phone", "Not a valid phone number", "Not a valid phone number.");
   }
   return { channel: "sms", recipient: phone };
 }

@@ -9,7 +9,7 @@ import { cardTokens, memberBalances } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { displayNameOf } from "../domain/names.ts";
 import { isValidLuhn } from "../domain/luhn.ts";
-import { AppError, type ErrorCode } from "../errors.ts";
+import { AppError, invalidField, type ErrorCode } from "../errors.ts";
 import { toBase64Url } from "../lib/crypto.ts";
 import { cryptoRandomBytes } from "../lib/ids.ts";
 import { signToken, TokenRejected, verifyToken, type VerifyFailure } from "../lib/jwt.ts";
@@ -102,9 +102,7 @@ export async function resolvePresentedCard(deps: Deps, input: { token?: string |
   } else {
     const number = (input.cardNumber ?? "").replace(/[\s-]/g, "");
     if (!isValidLuhn(number)) {
-      throw new AppError("validation_failed", "The card number's check digit is wrong.", {
-        errors: [{ field: "cardNumber", message: "Check digit mismatch: was it typed correctly?" }],
-      });
+      throw invalidField("cardNumber", "Check digit mismatch: was it typed correctly?", "The card number's check digit is wrong.");
     }
     card = await findCardByNumber(deps, number);
   }

@@ -3,7 +3,7 @@ import { desc } from "drizzle-orm";
 import { programVersions } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { defaultProgram, type Program, ProgramSchema } from "../domain/program.ts";
-import { AppError } from "../errors.ts";
+import { invalidField } from "../errors.ts";
 import { auditStatement } from "./audit.ts";
 import type { Principal } from "./principal.ts";
 
@@ -51,7 +51,7 @@ export async function updateProgram(deps: Deps, actor: Principal, program: Progr
   const current = await currentProgram(deps);
   if (program.currency !== current.program.currency) {
     // Every balance, purchase and statement is in the program's currency.
-    throw new AppError("validation_failed", "A running program's currency cannot change.", { errors: [{ field: "currency", message: `The program runs in ${current.program.currency}` }] });
+    throw invalidField("currency", `The program runs in ${current.program.currency}`, "A running program's currency cannot change.");
   }
   const version = current.version + 1;
   await deps.database.atomic([

@@ -11,7 +11,7 @@ import { computeEarning, type BreakdownLine } from "../domain/earning.ts";
 import { dayStart, expiresAt, monthStart } from "../domain/expiry.ts";
 import type { Program } from "../domain/program.ts";
 import { itemRefundMinor, refundEffect } from "../domain/refund.ts";
-import { AppError } from "../errors.ts";
+import { AppError, invalidField } from "../errors.ts";
 import { newId } from "../lib/ids.ts";
 import { resolvePresentedCard } from "./card-tokens.ts";
 import type { Claim } from "./idempotency.ts";
@@ -51,7 +51,7 @@ export interface PurchaseInput {
 type PurchaseRow = typeof purchases.$inferSelect;
 
 function invalid(field: string, message: string): never {
-  throw new AppError("validation_failed", message, { errors: [{ field, message }] });
+  throw invalidField(field, message, message);
 }
 
 // Names for ledger descriptions; a renamed partner shows in new descriptions within a minute.
