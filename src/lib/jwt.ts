@@ -3,6 +3,7 @@
  * Ed25519, a `kid` in the header and a `typ` naming what it is for; verification pins all three.
  */
 import * as jose from "jose";
+import { toBase64Url } from "./crypto.ts";
 
 export const ALG = "EdDSA";
 
@@ -30,8 +31,16 @@ export class TokenRejected extends Error {
 
 /** Short kids keep QR tokens small; uniqueness is checked against the stored keys. */
 export function newKid(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(3));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(3)));
+}
+
+/** The `typ` a token claims in its header, unverified (to choose how to verify it). */
+export function claimedType(token: string): unknown {
+  try {
+    return jose.decodeProtectedHeader(token).typ;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function generateKeyPair(kid: string): Promise<KeyPairJwk> {

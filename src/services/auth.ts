@@ -9,7 +9,7 @@ import type { Deps } from "../deps.ts";
 import { AppError, invalidField } from "../errors.ts";
 import { constantTimeEqual, randomSecret, sha256Hex, verifyPassword } from "../lib/crypto.ts";
 import { cryptoRandomBytes, newId } from "../lib/ids.ts";
-import { signToken, TokenRejected, verifyToken } from "../lib/jwt.ts";
+import { claimedType, signToken, TokenRejected, verifyToken } from "../lib/jwt.ts";
 import { toE164 } from "../lib/phone.ts";
 import { deliverWithDevSender, queueMessage } from "./outbox.ts";
 import { findActiveKeyByHash, PARTNER_KEY_PREFIX } from "./partners.ts";
@@ -83,13 +83,7 @@ export async function authenticate(deps: Deps, header: string | undefined): Prom
 async function principalOfJwt(deps: Deps, token: string): Promise<Principal> {
   const verify = (typ: string, maxLifetimeS: number) =>
     verifyToken({ token, typ, keyFor: (kid) => deps.keys.verificationKey(kid), nowMs: deps.clock(), maxLifetimeS });
-  const typ = (() => {
-    try {
-      return JSON.parse(atob(token.split(".")[0]!.replace(/-/g, "+").replace(/_/g, "/"))).typ as unknown;
-    } catch {
-      return undefined;
-    }
-  })();
+  const typ = claimedType(token);
   try {
     if (typ === STAFF_TOKEN_TYP) {
       const claims = await verify(STAFF_TOKEN_TYP, deps.config.SESSION_TTL_SECONDS);

@@ -5,7 +5,7 @@
  */
 import { and, eq, lt, sql } from "drizzle-orm";
 import { prepared } from "../../db/database.ts";
-import { cardTokens, memberBalances } from "../../db/schema.ts";
+import { cardTokens } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { displayNameOf } from "../domain/names.ts";
 import { isValidLuhn } from "../domain/luhn.ts";
@@ -13,7 +13,9 @@ import { AppError, invalidField, type ErrorCode } from "../errors.ts";
 import { toBase64Url } from "../lib/crypto.ts";
 import { cryptoRandomBytes } from "../lib/ids.ts";
 import { signToken, TokenRejected, verifyToken, type VerifyFailure } from "../lib/jwt.ts";
-import { activeCardOf, findCardById, findCardByNumber, memberOfCard } from "./cards.ts";
+import { activeCardOf, findCardById, findCardByNumber } from "./cards.ts";
+import { balanceOf } from "./ledger.ts";
+import { findMemberRow } from "./members.ts";
 
 /** Our own JOSE `typ` for card tokens: short, because every byte counts inside the QR code. */
 export const CARD_TOKEN_TYP = "dgc";
@@ -112,18 +114,18 @@ export async function resolvePresentedCard(deps: Deps, input: { token?: string |
   if (card.status === "replaced") {
     throw new AppError("card_replaced", "This card was replaced; ask for the member's current card.");
   }
-  return { card, member: await memberOfCard(deps, card) };
+  return { card, member: await findMemberRow(deps, card.memberId) };
 }
 
 /** What a partner's till learns from a presented card: enough to serve the member, no contact details. */
 export async function verifyPresentment(deps: Deps, input: { token?: string | undefined; cardNumber?: string | undefined }): Promise<PosSummary> {
   const { card, member } = await resolvePresentedCard(deps, input);
-  const [balance] = await deps.database.db.select().from(memberBalances).where(eq(memberBalances.memberId, member.id));
+  const balance = await balanceOf(deps, member.id);
   return {
     memberId: member.id,
     cardNumber: card.number,
     displayName: displayNameOf(member.name, member.preferredName),
     tier: member.tier,
-    balance: { available: balance?.available ?? 0 },
+    balance: { available: balance.available },
   };
 }

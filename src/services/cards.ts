@@ -174,10 +174,6 @@ export async function listMemberCards(deps: Deps, memberId: string, page: { curs
   return { items: result.items.map((r) => toCardView(r, r.replacedBy ? byId.get(r.replacedBy) ?? null : null)), nextCursor: result.nextCursor };
 }
 
-export async function memberOfCard(deps: Deps, card: CardRow) {
-  return findMemberRow(deps, card.memberId);
-}
-
 function toCardView(row: CardRow, replacedByNumber: string | null): CardView {
   return {
     number: row.number,

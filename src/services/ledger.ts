@@ -61,11 +61,19 @@ export function transactionStatements(deps: Deps, txn: TransactionInput, entries
   // Hand-written SQL: every movement of points runs these, and drizzle's builder spends more
   // time generating SQL than SQLite spends executing it.
   return [
-    sql`INSERT INTO ledger_transactions (id, member_id, kind, reason_code, description, partner_id, purchase_id, corrects_txn_id, reverses_txn_id, actor_type, actor_id, occurred_at, created_at)
-        VALUES (${txn.id}, ${txn.memberId}, ${txn.kind}, ${txn.reasonCode}, ${txn.description}, ${txn.partnerId ?? null}, ${txn.purchaseId ?? null},
-                ${txn.correctsTxnId ?? null}, ${txn.reversesTxnId ?? null}, ${txn.actor.role}, ${actorIdOf(txn.actor)}, ${txn.occurredAt}, ${deps.clock()})`,
+    transactionRow(deps, txn),
     ...moving.map((e) => sql`INSERT INTO ledger_entries (txn_id, account, points) VALUES (${txn.id}, ${e.account}, ${e.points})`),
   ];
+}
+
+/**
+ * The transaction row alone, for the jobs, whose entries are computed in SQL when the unit runs
+ * (transactionStatements checks the balance of entries it is given).
+ */
+export function transactionRow(deps: Deps, txn: TransactionInput): Statement {
+  return sql`INSERT INTO ledger_transactions (id, member_id, kind, reason_code, description, partner_id, purchase_id, corrects_txn_id, reverses_txn_id, actor_type, actor_id, occurred_at, created_at)
+             VALUES (${txn.id}, ${txn.memberId}, ${txn.kind}, ${txn.reasonCode}, ${txn.description}, ${txn.partnerId ?? null}, ${txn.purchaseId ?? null},
+                     ${txn.correctsTxnId ?? null}, ${txn.reversesTxnId ?? null}, ${txn.actor.role}, ${actorIdOf(txn.actor)}, ${txn.occurredAt}, ${deps.clock()})`;
 }
 
 export interface BalanceDelta {

@@ -12,11 +12,10 @@ import { localDate } from "../domain/expiry.ts";
 import { newId } from "../lib/ids.ts";
 import type { Principal } from "./principal.ts";
 import { purgeIdempotencyKeys } from "./idempotency.ts";
-import { accounts } from "./ledger.ts";
+import { accounts, transactionRow } from "./ledger.ts";
 import { deliverPendingWithDevSender } from "./outbox.ts";
 import { currentProgram } from "./program.ts";
 import { membersDueForRequalification, qualifyingPoints, tierStatements } from "./tiers.ts";
-import { actorIdOf } from "./audit.ts";
 
 const SYSTEM: Principal = { role: "admin", staffId: "system-scheduler" };
 const BATCH = 200;
@@ -37,9 +36,7 @@ async function membersWithLots(deps: Deps, where: ReturnType<typeof and>) {
 
 /** The transaction row of a job's movement (its entries are computed in SQL when it runs). */
 function systemTransaction(deps: Deps, txn: { id: string; memberId: string; kind: "release" | "expire"; reasonCode: string; description: string }) {
-  const now = deps.clock();
-  return sql`INSERT INTO ledger_transactions (id, member_id, kind, reason_code, description, actor_type, actor_id, occurred_at, created_at)
-             VALUES (${txn.id}, ${txn.memberId}, ${txn.kind}, ${txn.reasonCode}, ${txn.description}, ${SYSTEM.role}, ${actorIdOf(SYSTEM)}, ${now}, ${now})`;
+  return transactionRow(deps, { ...txn, actor: SYSTEM, occurredAt: deps.clock() });
 }
 
 /** Two entries moving `amount` (SQL, evaluated when the unit runs) from one account to another. */
