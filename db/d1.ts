@@ -1,8 +1,7 @@
 /** D1 adapter (Workers). Web-standard only: runs in workerd. */
-import { is, SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
-import type { Database, Db, Statement } from "./database.ts";
+import { renderStatement, type Database, type Db, type Statement } from "./database.ts";
 import * as schema from "./schema.ts";
 
 /** The part of the D1 binding drizzle needs; typed loosely so Node type-checks without workers-types. */
@@ -29,7 +28,7 @@ export function openD1(binding: D1Binding): Database {
       // parameters through a prepared query's `stmt`, which db.run(sql`…`) items lack, so any raw
       // SQL statement with a parameter failed there ("Cannot read properties of undefined").
       const prepared = statements.map((statement) => {
-        const query = is(statement, SQL) ? dialect.sqlToQuery(statement) : (statement as unknown as { toSQL(): { sql: string; params: unknown[] } }).toSQL();
+        const query = renderStatement(dialect, statement);
         return raw.prepare(query.sql).bind(...query.params);
       });
       const results = await raw.batch(prepared);

@@ -5,8 +5,8 @@
  * decisions) and then executed as such a list; guards live in SQL so a lost race aborts it whole.
  */
 import type { BatchItem } from "drizzle-orm/batch";
-import type { SQL } from "drizzle-orm";
-import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
+import { is, SQL } from "drizzle-orm";
+import type { BaseSQLiteDatabase, SQLiteDialect } from "drizzle-orm/sqlite-core";
 import type * as schema from "./schema.ts";
 
 export type Schema = typeof schema;
@@ -29,6 +29,16 @@ export interface Database {
    * Resolves to the rows each statement changed, so a conditional UPDATE can tell it lost a race.
    */
   atomic(statements: Statement[]): Promise<number[]>;
+}
+
+/** A statement as SQL text and driver values, ready for a binding or another thread. */
+export interface RenderedStatement {
+  sql: string;
+  params: unknown[];
+}
+
+export function renderStatement(dialect: SQLiteDialect, statement: Statement): RenderedStatement {
+  return is(statement, SQL) ? dialect.sqlToQuery(statement) : (statement as unknown as { toSQL(): RenderedStatement }).toSQL();
 }
 
 /** The messages of an error and its causes (drizzle wraps driver errors; D1 prefixes its own). */

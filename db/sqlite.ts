@@ -3,19 +3,22 @@ import BetterSqlite3 from "better-sqlite3";
 import { is, SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { fileURLToPath } from "node:url";
-import type { Database, Db, Statement } from "./database.ts";
+import { Worker } from "node:worker_threads";
+import { renderStatement, type Database, type Db, type Statement } from "./database.ts";
+import { createCommitQueue } from "./group-commit.ts";
 import * as schema from "./schema.ts";
+import type { WriterReply, WriterRequest } from "./sqlite-writer.ts";
 
 export const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
 
-/** At most this many units share one commit, so a burst never makes one request wait long. */
-const MAX_UNITS_PER_COMMIT = 256;
 const STATEMENT_CACHE_SIZE = 512;
 
 export interface SqliteDatabase extends Database {
   readonly sqlite: BetterSqlite3.Database;
-  close(): void;
+  /** Commits what is queued, then closes the file (and the writer thread, if any). */
+  close(): Promise<void>;
 }
 
 /**
@@ -40,87 +43,104 @@ function cacheStatements(sqlite: BetterSqlite3.Database) {
   }) as typeof sqlite.prepare;
 }
 
-interface PendingUnit {
-  statements: Statement[];
-  resolve(changes: number[]): void;
-  reject(error: unknown): void;
-}
-
 /**
- * Opens (or creates) a database file with the settings the ledger relies on: WAL so readers never
- * block the writer, synchronous=FULL so an acknowledged write survives power loss, a busy timeout
- * so several processes can share the file, and foreign keys enforced as on D1.
- *
- * Writes use group commit: the units that arrive while the event loop is busy are written in one
- * IMMEDIATE transaction, each inside its own savepoint (a failing unit rolls back alone), and
- * become durable with one fsync. A unit's promise settles only after that commit.
+ * A connection with the settings the ledger relies on: WAL so readers never block the writer,
+ * synchronous=FULL so an acknowledged write survives power loss, a busy timeout so several
+ * processes (and the writer thread) can share the file, and foreign keys enforced as on D1.
  */
-export function openSqlite(path: string): SqliteDatabase {
+export function connect(path: string): BetterSqlite3.Database {
   const sqlite = new BetterSqlite3(path);
   if (path !== ":memory:") sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("busy_timeout = 10000");
   sqlite.pragma("foreign_keys = ON");
   cacheStatements(sqlite);
+  return sqlite;
+}
+
+export interface OpenOptions {
+  /**
+   * Write through a worker thread that owns a second connection: executing the statements and
+   * the commit's fsync then no longer hold up the event loop, which keeps serving requests and
+   * reading meanwhile (WAL lets readers run beside the writer). For the server; a database in
+   * memory cannot be shared with a thread, and short-lived tools gain nothing.
+   */
+  writerThread?: boolean;
+}
+
+/** Opens (or creates) a database file; writes are group-committed (see db/group-commit.ts). */
+export function openSqlite(path: string, options: OpenOptions = {}): SqliteDatabase {
+  const sqlite = connect(path);
   const db = drizzle(sqlite, { schema }) as unknown as Db;
+  if (options.writerThread && path !== ":memory:") return withWriterThread(path, sqlite, db);
 
   // On the sync driver every drizzle query, and db.run(sql), executes synchronously.
   const execute = (statement: Statement) =>
     is(statement, SQL) ? (db.run(statement) as unknown as { changes: number }).changes : (statement as unknown as { run(): { changes: number } }).run().changes;
-
-  const queue: PendingUnit[] = [];
-  let scheduled = false;
-
-  function commitQueued() {
-    scheduled = false;
-    const units = queue.splice(0, MAX_UNITS_PER_COMMIT);
-    if (queue.length) schedule();
-    const outcomes: Array<{ changes: number[] } | { error: unknown }> = [];
-    try {
-      sqlite.exec("BEGIN IMMEDIATE");
-      for (const unit of units) {
-        sqlite.exec("SAVEPOINT unit");
-        try {
-          outcomes.push({ changes: unit.statements.map(execute) });
-          sqlite.exec("RELEASE unit");
-        } catch (error) {
-          sqlite.exec("ROLLBACK TO unit");
-          sqlite.exec("RELEASE unit");
-          outcomes.push({ error });
-        }
-      }
-      sqlite.exec("COMMIT");
-    } catch (error) {
-      // BEGIN or COMMIT failed (e.g. the disk): nothing of this group is acknowledged.
-      if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
-      for (const unit of units) unit.reject(error);
-      return;
-    }
-    units.forEach((unit, i) => {
-      const outcome = outcomes[i]!;
-      if ("error" in outcome) unit.reject(outcome.error);
-      else unit.resolve(outcome.changes);
-    });
-  }
-
-  function schedule() {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(commitQueued);
-  }
-
+  const queue = createCommitQueue(sqlite, execute);
   return {
     db,
     sqlite,
     driver: "better-sqlite3",
-    atomic(statements: Statement[]) {
+    atomic: (statements) => queue.enqueue(statements),
+    close: async () => {
+      queue.flush();
+      sqlite.close();
+    },
+  };
+}
+
+const dialect = new SQLiteSyncDialect();
+
+/** A failure as the writer thread reported it, rebuilt so isConstraintViolation() reads it. */
+function rebuiltError(reported: { name: string; message: string; code?: string }) {
+  return Object.assign(new Error(reported.message), { name: reported.name, ...(reported.code && { code: reported.code }) });
+}
+
+function withWriterThread(path: string, sqlite: BetterSqlite3.Database, db: Db): SqliteDatabase {
+  // The writer is TypeScript like the rest. Loader hooks are per thread, so the thread registers
+  // tsx itself (as `npm start` does for the main one) before importing it.
+  const entry = JSON.stringify(new URL("./sqlite-writer.ts", import.meta.url).href);
+  const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
+  const boot = `import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); })`;
+  const writer = new Worker(boot, { eval: true, workerData: { path } });
+  const waiting = new Map<number, { resolve(changes: number[]): void; reject(error: unknown): void }>();
+  let nextId = 0;
+  let failure: Error | null = null;
+  const failAll = (error: Error) => {
+    failure = error;
+    for (const unit of waiting.values()) unit.reject(error);
+    waiting.clear();
+  };
+  writer.on("message", (reply: WriterReply) => {
+    const unit = waiting.get(reply.id);
+    waiting.delete(reply.id);
+    if (waiting.size === 0) writer.unref();
+    if ("error" in reply) unit?.reject(rebuiltError(reply.error));
+    else unit?.resolve(reply.changes);
+  });
+  writer.on("error", (error) => failAll(error));
+  writer.on("exit", () => failAll(failure ?? new Error("The database writer thread has stopped.")));
+  // Idle, the thread must not keep the process alive; while a write is pending, it does.
+  writer.unref();
+  return {
+    db,
+    sqlite,
+    driver: "better-sqlite3",
+    atomic(statements) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      const request: WriterRequest = { id, statements: statements.map((s) => renderStatement(dialect, s)) };
       return new Promise<number[]>((resolve, reject) => {
-        queue.push({ statements, resolve, reject });
-        schedule();
+        if (waiting.size === 0) writer.ref();
+        waiting.set(id, { resolve, reject });
+        writer.postMessage(request);
       });
     },
-    close: () => {
-      if (queue.length) commitQueued();
+    close: async () => {
+      const exited = new Promise((resolve) => writer.once("exit", resolve));
+      writer.postMessage({ close: true } satisfies WriterRequest);
+      await exited;
       sqlite.close();
     },
   };

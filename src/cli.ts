@@ -38,7 +38,7 @@ async function main(argv: string[]) {
         return 2;
     }
   } finally {
-    database.close();
+    await database.close();
   }
 }
 

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { migrateSqlite, openSqlite } from "../db/sqlite.ts";
+import { migrateSqlite, openSqlite, type OpenOptions } from "../db/sqlite.ts";
 import { createApp } from "./app.ts";
 import { type Config, parseConfig } from "./config.ts";
 import { createDeps, type Deps, type DocsAssets } from "./deps.ts";
@@ -16,9 +16,10 @@ import { describeError } from "./lib/log.ts";
 import { runPointsJobs } from "./services/points-jobs.ts";
 import { prepareInstallation } from "./services/bootstrap.ts";
 
-export function openNodeDeps(config: Config) {
+/** The server writes through a writer thread (see db/sqlite.ts); short-lived tools need none. */
+export function openNodeDeps(config: Config, options: OpenOptions = {}) {
   if (config.DATABASE_PATH !== ":memory:") mkdirSync(dirname(config.DATABASE_PATH), { recursive: true });
-  const database = openSqlite(config.DATABASE_PATH);
+  const database = openSqlite(config.DATABASE_PATH, options);
   const docsAssets = loadDocsAssets();
   const deps = createDeps({ config, database, ...(docsAssets && { docsAssets }) });
   return { deps, database };
@@ -38,7 +39,7 @@ export async function prepare(config: Config) {
   const { deps, database } = openNodeDeps(config);
   migrateSqlite(database);
   const prepared = await prepareInstallation(deps, { seedDemo: config.SEED_DEMO, generateAdminToken: true });
-  database.close();
+  await database.close();
   const base = `http://${config.HOST}:${config.PORT}`;
   // Printed, not logged: the contract says the generated admin token is shown once, on stdout.
   if (prepared.generatedAdminToken) {
@@ -49,7 +50,7 @@ export async function prepare(config: Config) {
 }
 
 function serveHttp(config: Config) {
-  const { deps, database } = openNodeDeps(config);
+  const { deps, database } = openNodeDeps(config, { writerThread: true });
   const app = createApp(deps);
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
     deps.logger.info("listening", { host: info.address, port: info.port, pid: process.pid });
@@ -63,8 +64,7 @@ function serveHttp(config: Config) {
     deps.logger.info("shutting down", { signal, pid: process.pid });
     // Stop accepting, let in-flight requests finish, then close the database file cleanly.
     server.close(() => {
-      database.close();
-      process.exit(0);
+      void database.close().then(() => process.exit(0));
     });
     setTimeout(() => process.exit(1), 10_000).unref();
   };

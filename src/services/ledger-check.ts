@@ -54,11 +54,19 @@ const checks: Array<{ name: string; query: ReturnType<typeof sql> }> = [
   },
   {
     name: "a purchase's claw-backs and restorations match its refund transactions",
-    query: sql`SELECT p.id AS subject, p.clawed_points || '/' || p.restored_points AS detail FROM purchases p
-               WHERE p.clawed_points <> COALESCE((SELECT SUM(e.points) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id
-                                                 WHERE t.purchase_id = p.id AND t.kind IN ('refund', 'void') AND e.account = 'issuance:' || p.partner_id), 0)
-                  OR p.restored_points <> COALESCE((SELECT -SUM(e.points) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id
-                                                 WHERE t.purchase_id = p.id AND t.kind IN ('refund', 'void') AND e.account = 'redemption:' || p.partner_id), 0)`,
+    // One pass over the refund entries, grouped per purchase: a correlated subquery per purchase
+    // scanned every entry of the partner's accounts (minutes at 16k purchases).
+    query: sql`SELECT p.id AS subject, p.clawed_points || '/' || p.restored_points AS detail
+               FROM purchases p
+               LEFT JOIN (SELECT t.purchase_id,
+                                 SUM(CASE WHEN e.account = 'issuance:' || rp.partner_id THEN e.points ELSE 0 END) AS clawed,
+                                 SUM(CASE WHEN e.account = 'redemption:' || rp.partner_id THEN -e.points ELSE 0 END) AS restored
+                          FROM ledger_transactions t
+                          JOIN purchases rp ON rp.id = t.purchase_id
+                          JOIN ledger_entries e ON e.txn_id = t.id
+                          WHERE t.kind IN ('refund', 'void')
+                          GROUP BY t.purchase_id) r ON r.purchase_id = p.id
+               WHERE p.clawed_points <> COALESCE(r.clawed, 0) OR p.restored_points <> COALESCE(r.restored, 0)`,
   },
 ];
 

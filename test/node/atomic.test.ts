@@ -3,15 +3,35 @@ import { count, eq } from "drizzle-orm";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { openSqlite, migrateSqlite } from "../../db/sqlite.ts";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isConstraintViolation } from "../../db/database.ts";
+import { openSqlite, migrateSqlite, type SqliteDatabase } from "../../db/sqlite.ts";
 import { cards, memberBalances, members } from "../../db/schema.ts";
 import { T0 } from "../helpers/app.ts";
 
+const opened: Array<{ database: SqliteDatabase; dir?: string }> = [];
+afterEach(async () => {
+  for (const { database, dir } of opened.splice(0)) {
+    await database.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The server writes through a writer thread; tests and tools write in-process. Both must behave alike.
+const modes = {
+  "in process": () => ({ database: openSqlite(":memory:") }),
+  "through the writer thread": () => {
+    const dir = mkdtempSync(join(tmpdir(), "dangol-writer-"));
+    return { database: openSqlite(join(dir, "writer.db"), { writerThread: true }), dir };
+  },
+};
+let open: () => { database: SqliteDatabase; dir?: string } = modes["in process"];
+
 function freshDatabase() {
-  const database = openSqlite(":memory:");
-  migrateSqlite(database);
-  return database;
+  const handle = open();
+  opened.push(handle);
+  migrateSqlite(handle.database);
+  return handle.database;
 }
 
 const member = (id: string, email: string) => ({ id, name: "테스트", email, createdAt: T0, updatedAt: T0 });
@@ -21,7 +41,11 @@ async function countMembers(database: ReturnType<typeof freshDatabase>) {
   return row!.n;
 }
 
-describe("atomic units on better-sqlite3", () => {
+describe.each(Object.keys(modes) as Array<keyof typeof modes>)("atomic units on better-sqlite3, %s", (mode) => {
+  beforeEach(() => {
+    open = modes[mode];
+  });
+
   it("commits every statement of a valid list", async () => {
     const database = freshDatabase();
     const { db } = database;
@@ -70,11 +94,30 @@ describe("atomic units on better-sqlite3", () => {
     const card = (id: string, number: string) => db.insert(cards).values({ id, memberId: "mem_f", number, status: "active", issuedAt: T0, statusChangedAt: T0 });
     const results = await Promise.allSettled([database.atomic([card("crd_1", "9410000000000026")]), database.atomic([card("crd_2", "9410000000000034")])]);
     expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const lost = results.find((r) => r.status === "rejected")!;
+    // Services tell a lost race from a fault by the constraint named in the failure.
+    expect(isConstraintViolation(lost.reason, "UNIQUE", "cards.member_id")).toBe(true);
     const [row] = await db.select({ n: count() }).from(cards);
     expect(row!.n).toBe(1);
   });
 
-  it("opens files with the durability settings the ledger relies on", () => {
+  it("commits what was queued before the database is closed, and reports the rows each statement changed", async () => {
+    const handle = open();
+    migrateSqlite(handle.database);
+    const { db } = handle.database;
+    const writes = Array.from({ length: 50 }, (_, i) => handle.database.atomic([db.insert(members).values(member(`mem_q${i}`, `q${i}@example.com`))]));
+    const renamed = handle.database.atomic([db.update(members).set({ name: "바뀜" }).where(eq(members.name, "테스트"))]);
+    await handle.database.close();
+    expect(await Promise.all(writes)).toEqual(Array.from({ length: 50 }, () => [1]));
+    expect(await renamed).toEqual([50]);
+    if (handle.dir) {
+      const again = openSqlite(join(handle.dir, "writer.db"));
+      opened.push({ database: again, dir: handle.dir });
+      expect(await countMembers(again)).toBe(50);
+    }
+  });
+
+  it("opens files with the durability settings the ledger relies on", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dangol-atomic-"));
     const database = openSqlite(join(dir, "pragmas.db"));
     try {
@@ -83,7 +126,7 @@ describe("atomic units on better-sqlite3", () => {
       expect(database.sqlite.pragma("foreign_keys", { simple: true })).toBe(1);
       expect(database.sqlite.pragma("busy_timeout", { simple: true })).toBeGreaterThan(0);
     } finally {
-      database.close();
+      await database.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

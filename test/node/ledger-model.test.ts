@@ -346,7 +346,7 @@ async function runScenario(pendingDays: number, commands: Command[]) {
     }
   }
   await expectLedgerBalanced(t);
-  t.database.close();
+  await t.database.close();
 }
 
 describe("the points ledger against its model", () => {
