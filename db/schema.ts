@@ -7,7 +7,7 @@
  * Times are UTC epoch milliseconds (integers).
  */
 import { sql } from "drizzle-orm";
-import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Small key/value facts about the installation (the admin token's hash, the seed marker). */
 export const settings = sqliteTable("settings", {
@@ -166,10 +166,44 @@ export const partners = sqliteTable(
     name: text("name").notNull(),
     category: text("category").notNull(),
     status: text("status", { enum: ["active", "suspended"] }).notNull().default("active"),
+    contactName: text("contact_name"),
+    contactEmail: text("contact_email"),
+    contactPhone: text("contact_phone"),
+    // Settlement rates in thousandths of a minor unit per point (1000 = ₩1 a point): what the
+    // partner pays for each point it issues, and what it is reimbursed for each point spent there.
+    pointCostMilli: integer("point_cost_milli").notNull().default(1000),
+    redemptionRateMilli: integer("redemption_rate_milli").notNull().default(1000),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [check("partners_status", sql`${t.status} IN ('active', 'suspended')`)],
+  (t) => [
+    check("partners_status", sql`${t.status} IN ('active', 'suspended')`),
+    check("partners_rates", sql`${t.pointCostMilli} >= 0 AND ${t.redemptionRateMilli} >= 0`),
+  ],
+);
+
+/** A partner's stores (a cinema's branches); purchases and offers may name one. */
+export const stores = sqliteTable(
+  "stores",
+  {
+    id: text("id").primaryKey(),
+    partnerId: text("partner_id")
+      .notNull()
+      .references(() => partners.id),
+    code: text("code").notNull(),
+    name: text("name").notNull(),
+    address: text("address"),
+    latitude: real("latitude"),
+    longitude: real("longitude"),
+    status: text("status", { enum: ["active", "closed"] }).notNull().default("active"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("stores_partner_code").on(t.partnerId, t.code),
+    check("stores_status", sql`${t.status} IN ('active', 'closed')`),
+    check("stores_coordinates", sql`(${t.latitude} IS NULL OR ${t.latitude} BETWEEN -90 AND 90) AND (${t.longitude} IS NULL OR ${t.longitude} BETWEEN -180 AND 180)`),
+  ],
 );
 
 /** Partner API keys: only a SHA-256 of the key is kept; the key itself is shown once. */
@@ -283,12 +317,23 @@ export const purchases = sqliteTable(
     programVersion: integer("program_version").notNull(),
     items: text("items", { mode: "json" }).$type<Array<{ sku: string; category: string; amountMinor: number; quantity: number }>>(),
     breakdown: text("breakdown", { mode: "json" }).notNull(),
+    /** Offer discounts on this purchase, all offers together (details in purchase_offers). */
+    discountMinor: integer("discount_minor").notNull().default(0),
+    refundedDiscountMinor: integer("refunded_discount_minor").notNull().default(0),
+    // The partner's settlement rates when the purchase was made: later refunds settle at these.
+    pointCostMilli: integer("point_cost_milli").notNull().default(1000),
+    redemptionRateMilli: integer("redemption_rate_milli").notNull().default(1000),
+    /** The QR token presented, if any: a token pays for one purchase only. */
+    cardTokenJti: text("card_token_jti"),
     occurredAt: integer("occurred_at").notNull(),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [
     // The business key: a POS that resends a receipt days later cannot earn twice.
     uniqueIndex("purchases_partner_receipt").on(t.partnerId, t.receiptId),
+    uniqueIndex("purchases_card_token").on(t.cardTokenJti).where(sql`card_token_jti IS NOT NULL`),
+    index("purchases_partner_time").on(t.partnerId, t.createdAt),
+    check("purchases_discount", sql`${t.discountMinor} >= 0 AND ${t.refundedDiscountMinor} >= 0 AND ${t.refundedDiscountMinor} <= ${t.discountMinor}`),
     index("purchases_member_time").on(t.memberId, t.occurredAt),
     check("purchases_amounts", sql`${t.amountMinor} >= 0 AND ${t.payableMinor} >= 0 AND ${t.redeemedPoints} >= 0 AND ${t.earnedPoints} >= 0`),
     // Refunds never exceed what is left.
@@ -438,4 +483,135 @@ export const tierHistory = sqliteTable(
     at: integer("at").notNull(),
   },
   (t) => [index("tier_history_member").on(t.memberId, t.at)],
+);
+
+/**
+ * Offers: a discount (percentage with a cap, or a fixed amount) or a reward paid in points, owned by
+ * a partner or by the operator (partner_id NULL: usable at every partner, or those listed).
+ * Rules are a JSON document validated by src/domain/offers.ts; what must hold under concurrency —
+ * the global budget — is in columns with CHECKs, so the last unit cannot be given twice.
+ */
+export const offers = sqliteTable(
+  "offers",
+  {
+    id: text("id").primaryKey(),
+    partnerId: text("partner_id").references(() => partners.id),
+    name: text("name").notNull(),
+    description: text("description"),
+    kind: text("kind", { enum: ["percent", "amount", "points_reward"] }).notNull(),
+    rules: text("rules", { mode: "json" }).notNull(),
+    status: text("status", { enum: ["active", "paused", "ended"] }).notNull().default("active"),
+    validFrom: integer("valid_from").notNull(),
+    validUntil: integer("valid_until"),
+    /** Budget: NULL is unlimited; the remaining count and amount may never go below zero. */
+    budgetCount: integer("budget_count"),
+    budgetAmountMinor: integer("budget_amount_minor"),
+    usedCount: integer("used_count").notNull().default(0),
+    usedAmountMinor: integer("used_amount_minor").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("offers_partner").on(t.partnerId, t.status),
+    check("offers_kind", sql`${t.kind} IN ('percent', 'amount', 'points_reward')`),
+    check("offers_status", sql`${t.status} IN ('active', 'paused', 'ended')`),
+    check("offers_budget_count", sql`${t.usedCount} >= 0 AND (${t.budgetCount} IS NULL OR ${t.usedCount} <= ${t.budgetCount})`),
+    check("offers_budget_amount", sql`${t.usedAmountMinor} >= 0 AND (${t.budgetAmountMinor} IS NULL OR ${t.usedAmountMinor} <= ${t.budgetAmountMinor})`),
+  ],
+);
+
+/** What each offer gave on a purchase, who funds it, and how much a refund has taken back. */
+export const purchaseOffers = sqliteTable(
+  "purchase_offers",
+  {
+    purchaseId: text("purchase_id")
+      .notNull()
+      .references(() => purchases.id),
+    offerId: text("offer_id")
+      .notNull()
+      .references(() => offers.id),
+    memberId: text("member_id").notNull(),
+    discountMinor: integer("discount_minor").notNull(),
+    operatorFundedMinor: integer("operator_funded_minor").notNull(),
+    pointsCost: integer("points_cost").notNull().default(0),
+    refundedDiscountMinor: integer("refunded_discount_minor").notNull().default(0),
+    refundedOperatorFundedMinor: integer("refunded_operator_funded_minor").notNull().default(0),
+    /** Set when the purchase is fully refunded: the use no longer counts against limits. */
+    releasedAt: integer("released_at"),
+    occurredAt: integer("occurred_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.purchaseId, t.offerId] }),
+    index("purchase_offers_member").on(t.memberId, t.offerId, t.occurredAt),
+    check(
+      "purchase_offers_amounts",
+      sql`${t.discountMinor} >= 0 AND ${t.operatorFundedMinor} BETWEEN 0 AND ${t.discountMinor} AND ${t.refundedDiscountMinor} BETWEEN 0 AND ${t.discountMinor}
+          AND ${t.refundedOperatorFundedMinor} BETWEEN 0 AND ${t.operatorFundedMinor}`,
+    ),
+  ],
+);
+
+/** A refund's share of an offer's discount, booked when the refund happens (for settlement). */
+export const purchaseOfferRefunds = sqliteTable(
+  "purchase_offer_refunds",
+  {
+    txnId: text("txn_id")
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    purchaseId: text("purchase_id")
+      .notNull()
+      .references(() => purchases.id),
+    offerId: text("offer_id")
+      .notNull()
+      .references(() => offers.id),
+    discountMinor: integer("discount_minor").notNull(),
+    operatorFundedMinor: integer("operator_funded_minor").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.txnId, t.offerId] }), index("purchase_offer_refunds_purchase").on(t.purchaseId)],
+);
+
+/**
+ * Per-member offer limits, one row per offer, member and window ("day:2026-03-02", "total"): the
+ * count is raised in the purchase's unit and the CHECK refuses the use beyond the limit.
+ */
+export const offerMemberUsage = sqliteTable(
+  "offer_member_usage",
+  {
+    offerId: text("offer_id")
+      .notNull()
+      .references(() => offers.id),
+    memberId: text("member_id")
+      .notNull()
+      .references(() => members.id),
+    window: text("window").notNull(),
+    uses: integer("uses").notNull(),
+    maxUses: integer("max_uses").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.offerId, t.memberId, t.window] }), check("offer_member_usage_limit", sql`${t.uses} >= 0 AND ${t.uses} <= ${t.maxUses}`)],
+);
+
+/**
+ * Everything a member does, as typed interactions feeding the customer profile: written in the
+ * same atomic unit as the business change it records.
+ */
+export const interactions = sqliteTable(
+  "interactions",
+  {
+    id: text("id").primaryKey(),
+    memberId: text("member_id")
+      .notNull()
+      .references(() => members.id),
+    kind: text("kind").notNull(),
+    channel: text("channel").notNull(),
+    partnerId: text("partner_id"),
+    storeId: text("store_id"),
+    amountMinor: integer("amount_minor"),
+    points: integer("points"),
+    reference: text("reference"),
+    attributes: text("attributes", { mode: "json" }),
+    occurredAt: integer("occurred_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("interactions_member_time").on(t.memberId, t.occurredAt), index("interactions_kind_time").on(t.kind, t.occurredAt)],
 );

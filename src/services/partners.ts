@@ -20,7 +20,19 @@ type KeyRow = typeof partnerApiKeys.$inferSelect;
 
 export async function createPartner(deps: Deps, actor: Principal, input: { name: string; category: string }) {
   const now = deps.clock();
-  const row: PartnerRow = { id: newId("partner", now), name: input.name, category: input.category, status: "active", createdAt: now, updatedAt: now };
+  const row: PartnerRow = {
+    id: newId("partner", now),
+    name: input.name,
+    category: input.category,
+    status: "active",
+    contactName: null,
+    contactEmail: null,
+    contactPhone: null,
+    pointCostMilli: 1000,
+    redemptionRateMilli: 1000,
+    createdAt: now,
+    updatedAt: now,
+  };
   await deps.database.atomic([
     deps.database.db.insert(partners).values(row),
     auditStatement(deps, actor, "partner.create", { type: "partner", id: row.id }),
