@@ -369,6 +369,8 @@ export const ledgerTransactions = sqliteTable(
   },
   (t) => [
     index("ledger_transactions_member").on(t.memberId, t.id),
+    // Monthly partner statements read one partner's month of transactions.
+    index("ledger_transactions_partner_time").on(t.partnerId, t.createdAt),
     // Every purchase has exactly one purchase transaction.
     uniqueIndex("ledger_transactions_one_per_purchase").on(t.purchaseId).where(sql`kind = 'purchase'`),
     check("ledger_transactions_kind", sql`${t.kind} IN ('purchase', 'refund', 'void', 'expire', 'release', 'adjust')`),

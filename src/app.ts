@@ -17,9 +17,12 @@ import { cardsRouter } from "./routes/cards.ts";
 import type { AppEnv } from "./routes/common.ts";
 import { meRouter } from "./routes/me.ts";
 import { membersRouter } from "./routes/members.ts";
+import { offersRouter } from "./routes/offers.ts";
 import { partnersRouter } from "./routes/partners.ts";
 import { pointsRouter } from "./routes/points.ts";
 import { purchasesRouter } from "./routes/purchases.ts";
+import { statementsRouter } from "./routes/statements.ts";
+import { storesRouter } from "./routes/stores.ts";
 import { systemRouter } from "./routes/system.ts";
 import { authenticate } from "./services/auth.ts";
 
@@ -79,7 +82,10 @@ export function createApp(deps: Deps) {
     .route("/", cardsRouter)
     .route("/", meRouter)
     .route("/", partnersRouter)
+    .route("/", storesRouter)
+    .route("/", offersRouter)
     .route("/", purchasesRouter)
+    .route("/", statementsRouter)
     .route("/", pointsRouter)
     .route("/", adminRouter);
 

@@ -30,7 +30,7 @@ async function main(argv: string[]) {
       case "seed-demo": {
         migrateSqlite(database);
         const result = await seedDemo(deps);
-        print({ ok: true, ...result }, `seeded ${result.partners} partners and ${result.members} members`);
+        print({ ok: true, ...result }, `seeded ${result.partners} partners (${result.stores} stores, ${result.offers} offers), ${result.members} members and ${result.purchases} purchases (${result.refunds} refunded)`);
         return 0;
       }
       default:

@@ -38,3 +38,12 @@ export function createDeps(input: {
     ...(input.docsAssets && { docsAssets: input.docsAssets }),
   };
 }
+
+/**
+ * The same dependencies with the clock stopped: every row one unit writes carries one time, so a
+ * purchase and its ledger transaction can never fall either side of a month's end.
+ */
+export function frozenClock(deps: Deps): Deps {
+  const at = deps.clock();
+  return { ...deps, clock: () => at };
+}

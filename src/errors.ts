@@ -25,7 +25,10 @@ const statusByCode = {
   idempotency_in_flight: 409,
   duplicate_receipt: 409,
   nothing_to_refund: 409,
+  card_token_used: 409,
+  offer_exhausted: 409,
   concurrent_update: 409,
+  store_code_taken: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   card_token_malformed: 422,
@@ -41,6 +44,8 @@ const statusByCode = {
   insufficient_points: 422,
   redemption_not_allowed: 422,
   refund_exceeds_remaining: 422,
+  offer_not_eligible: 422,
+  offers_not_combinable: 422,
   internal_error: 500,
 } as const;
 

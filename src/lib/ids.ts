@@ -18,6 +18,9 @@ export const idPrefixes = {
   transaction: "txn",
   purchase: "pur",
   tierChange: "tch",
+  store: "sto",
+  offer: "ofr",
+  interaction: "int",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

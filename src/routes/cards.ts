@@ -49,7 +49,7 @@ export const cardsRouter = createRouter()
       if (principal.role === "partner" && !principal.scopes.includes("cards:verify")) {
         throw new AppError("forbidden", "This API key lacks the cards:verify scope.");
       }
-      return c.json(await verifyPresentment(c.var.deps, c.req.valid("json")), 200);
+      return c.json(await verifyPresentment(c.var.deps, c.var.principal, c.req.valid("json")), 200);
     },
   )
   .openapi(

@@ -1,19 +1,66 @@
-/** /v1/partners: partner merchants and their API keys. A partner key sees only its own partner. */
+/**
+ * /v1/partners: partner merchants — contacts, settlement rates, status — and their API keys.
+ * A partner key sees only its own partner; another partner is a 404, as if it did not exist.
+ */
 import { createRoute, z } from "@hono/zod-openapi";
-import { AppError, errorResponses } from "../errors.ts";
-import { createPartner, createPartnerKey, getPartner, listPartnerKeys, listPartners, partnerScopes, revokePartnerKey } from "../services/partners.ts";
+import { errorResponses } from "../errors.ts";
+import { createPartner, createPartnerKey, getPartner, listPartnerKeys, listPartners, partnerScopes, revokePartnerKey, updatePartner } from "../services/partners.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { PartnerKeySchema, PartnerSchema } from "./schemas.ts";
 
 const PartnerParams = z.object({ partnerId: IdParam("partnerId", "prt_01JD0000000000000000000000") });
 
-const CreatePartnerSchema = z
+const PartnerNameSchema = z.string().trim().min(1).max(100).openapi({ example: "CGV 강남" });
+const PartnerCategorySchema = z.string().trim().min(1).max(50).openapi({ example: "cinema" });
+
+/** Each field optional; null clears it. */
+export const PartnerContactSchema = z
   .object({
-    name: z.string().trim().min(1).max(100).openapi({ example: "CGV 강남" }),
-    category: z.string().trim().min(1).max(50).openapi({ example: "cinema" }),
+    name: z.string().trim().min(1).max(100).nullish().openapi({ example: "박지현" }),
+    email: z.email().max(254).nullish().openapi({ example: "partners@cgv.example", description: "Stored lowercased" }),
+    phone: z.string().min(4).max(32).nullish().openapi({ example: "02-1234-5678", description: "Normalised to E.164 (Korean local format accepted)" }),
+  })
+  .strict()
+  .openapi("PartnerContact");
+
+const RateMilliSchema = z.number().int().min(0).max(1_000_000);
+
+export const SettlementRatesSchema = z
+  .object({
+    pointCostMilli: RateMilliSchema.openapi({ example: 1000, description: "What the partner pays per point it issues, in thousandths of a minor unit (1000 = ₩1)" }),
+    redemptionRateMilli: RateMilliSchema.openapi({ example: 1000, description: "What the partner is reimbursed per point spent there, in thousandths of a minor unit" }),
+  })
+  .strict()
+  .openapi("SettlementRates");
+
+export const CreatePartnerSchema = z
+  .object({
+    name: PartnerNameSchema,
+    category: PartnerCategorySchema,
+    contact: PartnerContactSchema.optional(),
+    settlement: SettlementRatesSchema.optional().openapi({ description: "Default 1000 and 1000 (₩1 a point each way)" }),
   })
   .strict()
   .openapi("CreatePartner");
+
+export const UpdatePartnerSchema = z
+  .object({
+    name: PartnerNameSchema.optional(),
+    category: PartnerCategorySchema.optional(),
+    contact: PartnerContactSchema.optional().openapi({ description: "Fields left out stay as they are" }),
+    settlement: SettlementRatesSchema.partial()
+      .strict()
+      .refine((v) => Object.keys(v).length > 0, "Give pointCostMilli, redemptionRateMilli or both")
+      .optional()
+      .openapi({ description: "Applies to purchases made from now on; audited with the rates it replaces" }),
+    status: z.enum(["active", "suspended"]).optional().openapi({ description: "Suspending refuses the partner's API keys at once" }),
+  })
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, "Nothing to change")
+  .openapi("UpdatePartner");
+
+export type CreatePartnerBody = z.infer<typeof CreatePartnerSchema>;
+export type UpdatePartnerBody = z.infer<typeof UpdatePartnerSchema>;
 
 const CreateKeySchema = z
   .object({
@@ -61,14 +108,20 @@ export const partnersRouter = createRouter()
       request: { params: PartnerParams },
       responses: { 200: json(PartnerSchema, "The partner"), ...errorResponses(401, 403, 404) },
     }),
-    async (c) => {
-      const { partnerId } = c.req.valid("param");
-      const principal = c.var.principal;
-      if (principal.role === "partner" && principal.partnerId !== partnerId) {
-        throw new AppError("forbidden", "A partner key reads only its own partner.");
-      }
-      return c.json(await getPartner(c.var.deps, partnerId), 200);
-    },
+    async (c) => c.json(await getPartner(c.var.deps, c.req.valid("param").partnerId, c.var.principal), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/v1/partners/{partnerId}",
+      tags: ["Partners"],
+      summary: "Change a partner's details, settlement rates or status (suspend / reactivate)",
+      security: bearer,
+      middleware: allow("admin"),
+      request: { params: PartnerParams, ...jsonBody(UpdatePartnerSchema) },
+      responses: { 200: json(PartnerSchema, "The updated partner"), ...errorResponses(401, 403, 404) },
+    }),
+    async (c) => c.json(await updatePartner(c.var.deps, c.var.principal, c.req.valid("param").partnerId, c.req.valid("json")), 200),
   )
   .openapi(
     createRoute({

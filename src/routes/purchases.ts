@@ -3,10 +3,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { AppError, errorResponses, invalidField } from "../errors.ts";
 import type { Principal } from "../services/principal.ts";
-import { findPurchase, purchaseView, recordPurchase, refundPurchase } from "../services/purchases.ts";
+import { findPurchase, purchaseView, quotePurchase, recordPurchase, refundPurchase } from "../services/purchases.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, type AppEnv } from "./common.ts";
 import { idempotent } from "./idempotent.ts";
-import { PurchaseRecordSchema, PurchaseResultSchema, PurchaseSchema, RefundResultSchema, RefundSchema } from "./schemas.ts";
+import { PurchaseQuoteSchema, PurchaseRecordSchema, PurchaseResultSchema, PurchaseSchema, RefundResultSchema, RefundSchema } from "./schemas.ts";
 
 const PurchaseParams = z.object({ purchaseId: IdParam("purchaseId", "pur_01JD0000000000000000000000") });
 const IdempotencyHeader = z.object({
@@ -32,6 +32,24 @@ function requireWriteScope(c: Context<AppEnv>) {
 }
 
 export const purchasesRouter = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/purchases/quote",
+      tags: ["Purchases"],
+      summary: "What a purchase would give — offers, points usable, points earned, payable — without recording it",
+      description: "Takes the same body as POST /v1/purchases and runs the same rules; the card token is not used up.",
+      security: bearer,
+      middleware: allow("partner", "admin"),
+      request: jsonBody(PurchaseSchema),
+      responses: { 200: json(PurchaseQuoteSchema, "The quote"), ...errorResponses(401, 403, 404, 409, 422) },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const partnerId = partnerOf(c.var.principal, body.partnerId);
+      return c.json(await quotePurchase(c.var.deps, c.var.principal, { ...body, partnerId }), 200);
+    },
+  )
   .openapi(
     createRoute({
       method: "post",

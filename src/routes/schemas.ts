@@ -83,6 +83,18 @@ export const PosSummarySchema = z
     displayName: z.string().openapi({ example: "김*준" }),
     tier: z.string(),
     balance: z.object({ available: z.number().int() }),
+    offers: z
+      .array(
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          kind: z.enum(["percent", "amount", "points_reward"]),
+          minSpendMinor: z.number().int(),
+          stackable: z.boolean(),
+          pointsCost: z.number().int(),
+        }),
+      )
+      .openapi({ description: "Offers the member can use at this till now (the basket decides minimum spend and categories)" }),
   })
   .openapi("PosSummary");
 
@@ -98,8 +110,37 @@ export const CardTokenSchema = z
   .openapi("CardToken");
 
 export const PartnerSchema = z
-  .object({ id: z.string(), name: z.string(), category: z.string(), status: z.enum(["active", "suspended"]), createdAt: z.string() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    category: z.string(),
+    status: z.enum(["active", "suspended"]).openapi({ description: "A suspended partner's API keys are refused" }),
+    contact: z.object({ name: z.string().nullable(), email: z.string().nullable(), phone: z.string().nullable().openapi({ description: "E.164" }) }),
+    settlement: z
+      .object({
+        pointCostMilli: z.number().int().openapi({ description: "What the partner pays per point it issues, in thousandths of a minor unit (1000 = ₩1)" }),
+        redemptionRateMilli: z.number().int().openapi({ description: "What the partner is reimbursed per point spent there, in thousandths of a minor unit" }),
+      })
+      .openapi({ description: "Rates apply to purchases made after they are set; each purchase keeps the rates it was made under" }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
   .openapi("Partner");
+
+export const StoreSchema = z
+  .object({
+    id: z.string().openapi({ example: "sto_01JD0000000000000000000000" }),
+    partnerId: z.string(),
+    code: z.string().openapi({ example: "GN-01", description: "The partner's own code for the store, unique per partner" }),
+    name: z.string(),
+    address: z.string().nullable(),
+    latitude: z.number().nullable(),
+    longitude: z.number().nullable(),
+    status: z.enum(["active", "closed"]).openapi({ description: "A closed store takes no new purchases" }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Store");
 
 export const PartnerKeySchema = z
   .object({
@@ -128,6 +169,8 @@ export type EnrollMemberBody = z.infer<typeof EnrollMemberSchema>;
 export type Member = z.infer<typeof MemberSchema>;
 export type Card = z.infer<typeof CardSchema>;
 export type PosSummary = z.infer<typeof PosSummarySchema>;
+export type Partner = z.infer<typeof PartnerSchema>;
+export type Store = z.infer<typeof StoreSchema>;
 
 const uniqueSkus = (items: Array<{ sku: string }>) => new Set(items.map((i) => i.sku)).size === items.length;
 
@@ -145,11 +188,21 @@ export const PurchaseSchema = z
     card: z.union([z.object({ token: z.string().min(1).max(2048) }).strict(), z.object({ number: z.string().min(1).max(32) }).strict()]),
     receiptId: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]+$/u, "No control characters").openapi({ description: "Unique per partner, forever" }),
     storeId: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]+$/u, "No control characters").optional(),
-    amountMinor: z.number().int().min(0).max(1e12).openapi({ description: "After discounts, before points" }),
+    amountMinor: z
+      .number()
+      .int()
+      .min(0)
+      .max(1e12)
+      .openapi({ description: "The sale before dangol's offers and points (after any discount the till gave on its own)" }),
     currency: z.string().regex(/^[A-Z]{3}$/, "ISO-4217, e.g. KRW").openapi({ example: "KRW" }),
     items: z.array(PurchaseItemSchema).min(1).max(500).refine(uniqueSkus, "Each sku once (add up its quantity)").optional(),
     redeemPoints: z.number().int().min(0).max(1e12).optional(),
-    offerIds: z.array(z.string().min(1).max(64)).max(20).optional().openapi({ description: "Offers the member chose to use" }),
+    offerIds: z
+      .array(z.string().min(1).max(64))
+      .max(20)
+      .refine((ids) => new Set(ids).size === ids.length, "Each offer once")
+      .optional()
+      .openapi({ description: "Exactly these offers (each must be eligible). Omitted: every eligible discount is applied automatically; rewards paid in points only when named" }),
     occurredAt: z.iso.datetime({ offset: true }).optional().openapi({ description: "When the sale happened (default: now; at most 30 days back)" }),
     partnerId: z.string().min(1).max(64).optional().openapi({ description: "Staff only: the partner the purchase is recorded for" }),
   })
@@ -158,24 +211,44 @@ export const PurchaseSchema = z
 
 const BreakdownLineSchema = z.object({ rule: z.string(), points: z.number().int() }).passthrough();
 
-export const PurchaseResultSchema = z
+export const AppliedOfferSchema = z
   .object({
-    purchaseId: z.string(),
-    receiptId: z.string(),
-    memberId: z.string(),
-    partnerId: z.string(),
-    amountMinor: z.number().int(),
-    currency: z.string(),
+    offerId: z.string(),
+    name: z.string(),
+    kind: z.enum(["percent", "amount", "points_reward"]),
     discountMinor: z.number().int(),
-    pointsRedeemed: z.number().int(),
-    pointsEarned: z.number().int(),
-    pointsPending: z.number().int(),
-    payableMinor: z.number().int(),
-    balance: z.object({ available: z.number().int(), pending: z.number().int() }),
-    breakdown: z.array(BreakdownLineSchema),
-    occurredAt: z.string(),
+    operatorFundedMinor: z.number().int(),
+    pointsCost: z.number().int(),
   })
+  .openapi("AppliedOffer");
+
+const pricedFields = {
+  receiptId: z.string(),
+  memberId: z.string(),
+  partnerId: z.string(),
+  amountMinor: z.number().int(),
+  currency: z.string(),
+  discountMinor: z.number().int(),
+  offers: z.array(AppliedOfferSchema),
+  pointsRedeemed: z.number().int().openapi({ description: "All points spent: redeemed as money and paying for rewards" }),
+  pointsEarned: z.number().int(),
+  pointsPending: z.number().int(),
+  payableMinor: z.number().int(),
+  breakdown: z.array(BreakdownLineSchema),
+  occurredAt: z.string(),
+};
+
+export const PurchaseResultSchema = z
+  .object({ purchaseId: z.string(), ...pricedFields, balance: z.object({ available: z.number().int(), pending: z.number().int() }) })
   .openapi("PurchaseResult");
+
+export const PurchaseQuoteSchema = z
+  .object({
+    ...pricedFields,
+    pointsUsable: z.number().int().openapi({ description: "The most points the member could still put towards this purchase" }),
+    balance: z.object({ available: z.number().int(), pending: z.number().int() }),
+  })
+  .openapi("PurchaseQuote");
 
 export const PurchaseRecordSchema = z
   .object({
@@ -186,6 +259,8 @@ export const PurchaseRecordSchema = z
     memberId: z.string(),
     amountMinor: z.number().int(),
     currency: z.string(),
+    discountMinor: z.number().int(),
+    refundedDiscountMinor: z.number().int(),
     pointsRedeemed: z.number().int(),
     pointsEarned: z.number().int(),
     payableMinor: z.number().int(),
@@ -218,6 +293,7 @@ export const RefundResultSchema = z
     refundId: z.string(),
     purchaseId: z.string(),
     amountMinor: z.number().int(),
+    discountReversedMinor: z.number().int().openapi({ description: "The offers' discount on the refunded share, taken back" }),
     pointsClawedBack: z.number().int(),
     pointsRestored: z.number().int(),
     pointsOwed: z.number().int().openapi({ description: "Clawed-back points already spent: repaid from future earning" }),

@@ -64,15 +64,18 @@ async function isAdminToken(deps: Deps, token: string): Promise<boolean> {
   return stored ? constantTimeEqual(await sha256Hex(token), stored.value) : false;
 }
 
-/** Resolves an Authorization header to a principal; a present but bad credential is a 401. */
+/** Resolves an Authorization header to a principal; a present but bad credential is a 401, a suspended partner's key a 403. */
 export async function authenticate(deps: Deps, header: string | undefined): Promise<Principal> {
   if (!header) return { role: "anonymous" };
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) throw unauthorized("Use 'Authorization: Bearer <token>'.");
   const token = match[1]!;
   if (token.startsWith(PARTNER_KEY_PREFIX)) {
-    const key = await findActiveKeyByHash(deps, await hashOfKey(token));
-    if (!key) throw unauthorized("Unknown or revoked API key.");
+    const found = await findActiveKeyByHash(deps, await hashOfKey(token));
+    if (!found) throw unauthorized("Unknown or revoked API key.");
+    // A genuine key of a partner that may not act now: refused as forbidden, not unknown.
+    if (found.partnerStatus !== "active") throw new AppError("forbidden", "This partner is suspended; its API keys are refused until it is reactivated.");
+    const { key } = found;
     return { role: "partner", partnerId: key.partnerId, keyId: key.id, scopes: key.scopes };
   }
   if (token.split(".").length === 3) return principalOfJwt(deps, token);

@@ -16,6 +16,8 @@ import { signToken, TokenRejected, verifyToken, type VerifyFailure } from "../li
 import { activeCardOf, findCardById, findCardByNumber } from "./cards.ts";
 import { balanceOf } from "./ledger.ts";
 import { findMemberRow } from "./members.ts";
+import { memberOffers } from "./offers.ts";
+import type { Principal } from "./principal.ts";
 
 /** Our own JOSE `typ` for card tokens: short, because every byte counts inside the QR code. */
 export const CARD_TOKEN_TYP = "dgc";
@@ -82,7 +84,7 @@ async function cardOfToken(deps: Deps, token: string) {
   const query = prepared(deps.database.db, "cardTokens.byJti", (db) => db.select().from(cardTokens).where(eq(cardTokens.jti, sql.placeholder("jti"))).prepare());
   const row = jti ? await query.get({ jti }) : undefined;
   if (!row) throw new AppError("card_token_unknown", "This card token was not issued here.");
-  return findCardById(deps, row.cardId);
+  return { card: await findCardById(deps, row.cardId), jti: row.jti };
 }
 
 export interface PosSummary {
@@ -91,6 +93,7 @@ export interface PosSummary {
   displayName: string;
   tier: string;
   balance: { available: number };
+  offers: Array<{ id: string; name: string; kind: "percent" | "amount" | "points_reward"; minSpendMinor: number; stackable: boolean; pointsCost: number }>;
 }
 
 /**
@@ -99,8 +102,9 @@ export interface PosSummary {
  */
 export async function resolvePresentedCard(deps: Deps, input: { token?: string | undefined; cardNumber?: string | undefined }) {
   let card;
+  let tokenJti: string | null = null;
   if (input.token !== undefined) {
-    card = await cardOfToken(deps, input.token);
+    ({ card, jti: tokenJti } = await cardOfToken(deps, input.token));
   } else {
     const number = (input.cardNumber ?? "").replace(/[\s-]/g, "");
     if (!isValidLuhn(number)) {
@@ -114,18 +118,28 @@ export async function resolvePresentedCard(deps: Deps, input: { token?: string |
   if (card.status === "replaced") {
     throw new AppError("card_replaced", "This card was replaced; ask for the member's current card.");
   }
-  return { card, member: await findMemberRow(deps, card.memberId) };
+  // The token's jti goes with it: a purchase consumes it (a QR token pays once).
+  return { card, tokenJti, member: await findMemberRow(deps, card.memberId) };
 }
 
 /** What a partner's till learns from a presented card: enough to serve the member, no contact details. */
-export async function verifyPresentment(deps: Deps, input: { token?: string | undefined; cardNumber?: string | undefined }): Promise<PosSummary> {
+export async function verifyPresentment(deps: Deps, actor: Principal, input: { token?: string | undefined; cardNumber?: string | undefined }): Promise<PosSummary> {
   const { card, member } = await resolvePresentedCard(deps, input);
   const balance = await balanceOf(deps, member.id);
+  const { items } = await memberOffers(deps, actor, member.id);
   return {
     memberId: member.id,
     cardNumber: card.number,
     displayName: displayNameOf(member.name, member.preferredName),
     tier: member.tier,
     balance: { available: balance.available },
+    offers: items.map((o) => ({
+      id: o.id,
+      name: o.name,
+      kind: o.reward.kind,
+      minSpendMinor: o.conditions.minSpendMinor ?? 0,
+      stackable: o.stackable,
+      pointsCost: o.reward.kind === "points_reward" ? o.reward.pointsCost : 0,
+    })),
   };
 }

@@ -3,11 +3,12 @@
  * row (unique per partner and receipt), its ledger transaction, the lots drawn and created, the
  * balance, a tier upgrade, and the Idempotency-Key's stored response.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { isConstraintViolation, prepared, type Statement } from "../../db/database.ts";
-import { ledgerTransactions, partners, purchaseRefundItems, purchases } from "../../db/schema.ts";
-import type { Deps } from "../deps.ts";
+import { ledgerTransactions, offers, purchaseRefundItems, purchases } from "../../db/schema.ts";
+import { frozenClock, type Deps } from "../deps.ts";
 import { computeEarning, type BreakdownLine } from "../domain/earning.ts";
+import { OfferRefused, priceOffers, type Offer, type PricingContext } from "../domain/offers.ts";
 import { dayStart, expiresAt, monthStart } from "../domain/expiry.ts";
 import type { Program } from "../domain/program.ts";
 import { itemRefundMinor, refundEffect } from "../domain/refund.ts";
@@ -22,6 +23,10 @@ import { currentProgram } from "./program.ts";
 import { earnedSince, tierStatements } from "./tiers.ts";
 import { TIER_TERM_MS } from "../domain/tiers.ts";
 import { findMemberRow } from "./members.ts";
+import { partnerTerms } from "./partners.ts";
+import { interactionStatement } from "./interactions.ts";
+import { activeStoreOf } from "./stores.ts";
+import { offerOf, offerRefundStatements, offersAt, offersOfPurchase, offerUseStatements, usesAround } from "./offers.ts";
 
 const DAY_MS = 86_400_000;
 /** How far back a till may date a purchase (offline tills catching up), and forward (clock skew). */
@@ -54,19 +59,8 @@ function invalid(field: string, message: string): never {
   throw invalidField(field, message, message);
 }
 
-// Names for ledger descriptions; a renamed partner shows in new descriptions within a minute.
-const NAME_CACHE_MS = 60_000;
-const partnerNames = new Map<string, { name: string; at: number }>();
-
 async function partnerName(deps: Deps, partnerId: string): Promise<string> {
-  const hit = partnerNames.get(partnerId);
-  if (hit && Date.now() - hit.at < NAME_CACHE_MS) return hit.name;
-  const query = prepared(deps.database.db, "partners.name", (db) => db.select({ name: partners.name }).from(partners).where(eq(partners.id, sql.placeholder("id"))).prepare());
-  const row = await query.get({ id: partnerId });
-  if (!row) throw new AppError("not_found", `No partner ${partnerId}.`);
-  if (partnerNames.size > 10_000) partnerNames.clear();
-  partnerNames.set(partnerId, { name: row.name, at: Date.now() });
-  return row.name;
+  return (await partnerTerms(deps, partnerId)).name;
 }
 
 function occurredAtOf(deps: Deps, occurredAt: string | undefined): number {
@@ -79,10 +73,10 @@ function occurredAtOf(deps: Deps, occurredAt: string | undefined): number {
   return at;
 }
 
-function checkRedemption(program: Program, input: PurchaseInput, redeem: number) {
+function checkRedemption(program: Program, payableBeforePointsMinor: number, redeem: number) {
   if (redeem === 0) return;
-  if (redeem * program.pointValueMinor > input.amountMinor) {
-    invalid("redeemPoints", "Points may pay for at most the whole amount");
+  if (redeem * program.pointValueMinor > payableBeforePointsMinor) {
+    invalid("redeemPoints", "Points may pay for at most what is left to pay after offers");
   }
   const { minPoints, maxPoints } = program.redemption;
   if (minPoints !== undefined && redeem < minPoints) {
@@ -93,129 +87,230 @@ function checkRedemption(program: Program, input: PurchaseInput, redeem: number)
   }
 }
 
-export async function recordPurchase(deps: Deps, actor: Principal, input: PurchaseInput, claim: Claim | null) {
+/** The offers a purchase gets, with the pricing's refusals turned into the API's errors. */
+function priceOrRefuse(offersHere: Offer[], ctx: PricingContext, requested: string[] | undefined) {
+  try {
+    return priceOffers(offersHere, ctx, requested);
+  } catch (error) {
+    if (!(error instanceof OfferRefused)) throw error;
+    const field = `offerIds.${requested?.indexOf(error.offerId) ?? 0}`;
+    const errors = [{ field, message: error.message }];
+    if (error.reason === "exhausted") throw new AppError("offer_exhausted", error.message, { offerId: error.offerId, errors });
+    if (error.reason === "not_combinable") throw new AppError("offers_not_combinable", error.message, { offerId: error.offerId, errors });
+    throw new AppError("offer_not_eligible", error.message, { offerId: error.offerId, errors });
+  }
+}
+
+type Breakdown = Array<
+  | BreakdownLine
+  | { rule: "offer"; offerId: string; name: string; discountMinor: number; points: number }
+  | { rule: "redemption"; points: number; valueMinor: number }
+  | { rule: "debt_repayment"; points: number }
+>;
+
+/** Checks and reads that do not change between attempts. */
+async function preparePurchase(deps: Deps, input: PurchaseInput) {
   const { version, program } = await currentProgram(deps);
   if (input.currency !== program.currency) invalid("currency", `The program runs in ${program.currency}`);
   if (input.items?.length) {
     const sum = input.items.reduce((n, i) => n + i.amountMinor, 0);
     if (sum !== input.amountMinor) invalid("items", `The items add up to ${sum}, not amountMinor ${input.amountMinor}`);
   }
-  if (input.offerIds?.length) invalid("offerIds", `Unknown offer ${input.offerIds[0]}`); // the program has no offers yet
-  const redeem = input.redeemPoints ?? 0;
-  checkRedemption(program, input, redeem);
   const occurredAt = occurredAtOf(deps, input.occurredAt);
-  const { card, member } = await resolvePresentedCard(deps, "token" in input.card ? { token: input.card.token } : { cardNumber: input.card.number });
-  const name = await partnerName(deps, input.partnerId);
-  const purchaseId = newId("purchase", deps.clock());
+  const presented = await resolvePresentedCard(deps, "token" in input.card ? { token: input.card.token } : { cardNumber: input.card.number });
+  const terms = await partnerTerms(deps, input.partnerId);
+  if (terms.status !== "active") throw new AppError("forbidden", "This partner is suspended.");
+  // A resent receipt is answered as such whatever else changed since (the UNIQUE key still
+  // decides a race when the unit commits).
+  const earlier = await purchaseByReceipt(deps, input.partnerId, input.receiptId);
+  if (earlier) throw duplicateReceipt(earlier.id);
+  if (input.storeId !== undefined) await activeStoreOf(deps, input.partnerId, input.storeId);
+  // A quote must not promise what the purchase would refuse: a QR token pays once.
+  if (presented.tokenJti !== null && (await purchaseByCardToken(deps, presented.tokenJti))) throw cardTokenUsed();
+  return { version, program, occurredAt, ...presented, terms };
+}
 
-  // A resent receipt is caught by the UNIQUE (partner, receipt) key when the unit commits.
+type Prepared = Awaited<ReturnType<typeof preparePurchase>>;
+
+/**
+ * Everything a purchase would do, computed from the rows as they are now: the offers, the points
+ * redeemed and earned, the response, and the statements that make it so. The quote shows the
+ * plan; the purchase commits it (and plans again if a guard saw a concurrent change).
+ */
+async function planPurchase(deps: Deps, actor: Principal, input: PurchaseInput, prep: Prepared, member: { tier: string; tierRequalifyAt: number | null }) {
+  const { program, version, occurredAt, card, terms } = prep;
+  const memberId = prep.member.id;
+  const offersHere = await offersAt(deps, input.partnerId, occurredAt);
+  const balance = await balanceOf(deps, memberId);
+  const pricing = priceOrRefuse(
+    offersHere,
+    {
+      at: occurredAt,
+      utcOffsetMinutes: program.utcOffsetMinutes,
+      partnerId: input.partnerId,
+      storeId: input.storeId,
+      tierCode: member.tier,
+      amountMinor: input.amountMinor,
+      lines: input.items,
+      availablePoints: balance.available,
+      usesOf: await usesAround(deps, memberId, offersHere.map((o) => o.id), occurredAt, program.utcOffsetMinutes),
+    },
+    input.offerIds,
+  );
+  const discount = pricing.discountMinor;
+  const redeem = input.redeemPoints ?? 0;
+  checkRedemption(program, input.amountMinor - discount, redeem);
+  // Points spent: those redeemed as money and those paying for rewards.
+  const spent = redeem + pricing.pointsCost;
+  if (spent > balance.available) throw new AppError("insufficient_points", "The member does not have that many points available.");
+  const earnedBefore = await earnedSince(deps, memberId, {
+    day: dayStart(occurredAt, program.utcOffsetMinutes),
+    month: monthStart(occurredAt, program.utcOffsetMinutes),
+    year: deps.clock() - TIER_TERM_MS,
+  });
+  const earning = computeEarning({
+    program,
+    partnerId: input.partnerId,
+    tierCode: member.tier,
+    amountMinor: input.amountMinor - discount,
+    lines: input.items ? pricing.lines : undefined,
+    paidWithPointsMinor: redeem * program.pointValueMinor,
+    earnedToday: earnedBefore.day,
+    earnedThisMonth: earnedBefore.month,
+  });
+  const earned = earning.points;
+  const repay = Math.min(earned, balance.debt);
+  const credited = earned - repay;
+  const availableAt = occurredAt + program.earning.pendingDays * DAY_MS;
+  const pendingNow = availableAt > deps.clock();
+  const payableMinor = input.amountMinor - discount - redeem * program.pointValueMinor;
+  const breakdown: Breakdown = [
+    ...pricing.applied.map((a) => ({ rule: "offer" as const, offerId: a.offerId, name: a.name, discountMinor: a.discountMinor, points: -a.pointsCost })),
+    ...earning.breakdown,
+    ...(redeem > 0 ? [{ rule: "redemption" as const, points: -redeem, valueMinor: redeem * program.pointValueMinor }] : []),
+    ...(repay > 0 ? [{ rule: "debt_repayment" as const, points: -repay }] : []),
+  ];
+  const purchaseId = newId("purchase", deps.clock());
+  const txnId = newId("transaction", deps.clock());
+  const description = [earned > 0 ? `Earned ${earned} at ${terms.name}` : null, spent > 0 ? `spent ${spent} at ${terms.name}` : null]
+    .filter(Boolean)
+    .join(", ")
+    .replace(/^s/, "S");
+  const response = {
+    purchaseId,
+    receiptId: input.receiptId,
+    memberId,
+    partnerId: input.partnerId,
+    amountMinor: input.amountMinor,
+    currency: input.currency,
+    discountMinor: discount,
+    offers: pricing.applied,
+    pointsRedeemed: spent,
+    pointsEarned: earned,
+    pointsPending: pendingNow ? credited : 0,
+    payableMinor,
+    breakdown,
+    occurredAt: new Date(occurredAt).toISOString(),
+  };
+  const statements = (): Statement[] => [
+    sql`INSERT INTO purchases (id, partner_id, receipt_id, store_id, member_id, card_id, amount_minor, currency, redeemed_points, earned_points,
+                               payable_minor, program_version, items, breakdown, discount_minor, point_cost_milli, redemption_rate_milli,
+                               card_token_jti, occurred_at, created_at)
+        VALUES (${purchaseId}, ${input.partnerId}, ${input.receiptId}, ${input.storeId ?? null}, ${memberId}, ${card.id}, ${input.amountMinor},
+                ${input.currency}, ${spent}, ${earned}, ${payableMinor}, ${version}, ${input.items ? JSON.stringify(input.items) : null},
+                ${JSON.stringify(breakdown)}, ${discount}, ${terms.pointCostMilli}, ${terms.redemptionRateMilli}, ${prep.tokenJti}, ${occurredAt}, ${deps.clock()})`,
+    ...transactionStatements(
+      deps,
+      {
+        id: txnId,
+        memberId,
+        kind: "purchase",
+        reasonCode: earned > 0 && spent > 0 ? "earn_and_redeem" : spent > 0 ? "redeem" : "earn",
+        description: `${description || `Purchase at ${terms.name}`}, receipt ${input.receiptId}`,
+        actor,
+        occurredAt,
+        partnerId: input.partnerId,
+        purchaseId,
+      },
+      [
+        { account: accounts.member(memberId), points: -spent },
+        { account: accounts.redemption(input.partnerId), points: spent },
+        { account: accounts.issuance(input.partnerId), points: -earned },
+        { account: pendingNow ? accounts.pending(memberId) : accounts.member(memberId), points: credited },
+        { account: accounts.debt(memberId), points: repay },
+      ],
+    ),
+    // Points spent are debited on their own, before anything is credited: an overdraft fails on
+    // the balance CHECK (insufficient_points), never funded by this purchase's own earning.
+    ...(spent > 0 ? [balanceStatement(deps, memberId, { available: -spent }), ...spendFromLots(txnId, memberId, spent)] : []),
+    balanceStatement(deps, memberId, pendingNow ? { pending: credited, debt: -repay } : { available: credited, debt: -repay }),
+    ...(credited > 0
+      ? [createLot(deps, { memberId, txnId, points: credited, earnedAt: occurredAt, availableAt, expiresAt: expiresAt(occurredAt, program.expiry, program.utcOffsetMinutes) })]
+      : []),
+    ...tierStatements(deps, program, { memberId, tier: member.tier, requalifyAt: member.tierRequalifyAt }, earnedBefore.year + earned),
+    ...capGuards(txnId, memberId, earned, program, occurredAt),
+    ...offerUseStatements({ purchaseId, memberId, occurredAt, utcOffsetMinutes: program.utcOffsetMinutes }, pricing.applied, new Map(offersHere.map((o) => [o.id, o]))),
+    interactionStatement(deps, {
+      memberId,
+      kind: "purchase",
+      channel: "store",
+      partnerId: input.partnerId,
+      storeId: input.storeId ?? null,
+      amountMinor: input.amountMinor - discount,
+      points: earned - spent,
+      reference: purchaseId,
+      attributes: { receiptId: input.receiptId, discountMinor: discount, pointsEarned: earned, pointsSpent: spent, offerIds: pricing.applied.map((a) => a.offerId) },
+      occurredAt,
+    }),
+  ];
+  // Offers whose last counted unit a concurrent purchase may take (see recordPurchase).
+  const counted = pricing.applied.filter((a) => offersHere.find((o) => o.id === a.offerId)?.budgetCount !== null).map((a) => a.offerId);
+  return { response, statements, memberId, balance, counted };
+}
+
+/** What a purchase would give, without recording anything (the card token stays unused). */
+export async function quotePurchase(deps: Deps, actor: Principal, input: PurchaseInput) {
+  const prep = await preparePurchase(deps, input);
+  const { response, balance } = await planPurchase(deps, actor, input, prep, prep.member);
+  const { program } = prep;
+  const { purchaseId: _none, ...quote } = response;
+  // Points the member could still put towards this purchase, within the program's limits.
+  const payableBeforePoints = input.amountMinor - response.discountMinor;
+  const pointsCost = response.offers.reduce((n, o) => n + o.pointsCost, 0);
+  const usable = Math.max(
+    0,
+    Math.min(balance.available - pointsCost, Math.floor(payableBeforePoints / program.pointValueMinor), program.redemption.maxPoints ?? Number.MAX_SAFE_INTEGER),
+  );
+  return { ...quote, pointsUsable: usable < (program.redemption.minPoints ?? 0) ? 0 : usable, balance: { available: balance.available, pending: balance.pending } };
+}
+
+export async function recordPurchase(deps: Deps, actor: Principal, input: PurchaseInput, claim: Claim | null) {
+  const prep = await preparePurchase(deps, input);
   let attempts = 0;
   const attempt = async () => {
     // A retry reads the member again: another purchase may just have changed the tier.
-    const { tier, tierRequalifyAt } = attempts++ === 0 ? member : await findMemberRow(deps, member.id);
-    const earnedBefore = await earnedSince(deps, member.id, {
-      day: dayStart(occurredAt, program.utcOffsetMinutes),
-      month: monthStart(occurredAt, program.utcOffsetMinutes),
-      year: deps.clock() - TIER_TERM_MS,
-    });
-    const earning = computeEarning({
-      program,
-      partnerId: input.partnerId,
-      tierCode: tier,
-      amountMinor: input.amountMinor,
-      lines: input.items,
-      paidWithPointsMinor: redeem * program.pointValueMinor,
-      earnedToday: earnedBefore.day,
-      earnedThisMonth: earnedBefore.month,
-    });
-    const earned = earning.points;
-    const { debt } = await balanceOf(deps, member.id);
-    const repay = Math.min(earned, debt);
-    const credited = earned - repay;
-    const pendingDays = program.earning.pendingDays;
-    const availableAt = occurredAt + pendingDays * DAY_MS;
-    const pendingNow = availableAt > deps.clock();
-    const payableMinor = input.amountMinor - redeem * program.pointValueMinor;
-    const breakdown: Array<BreakdownLine | { rule: "redemption"; points: number; valueMinor: number } | { rule: "debt_repayment"; points: number }> = [
-      ...earning.breakdown,
-      ...(redeem > 0 ? [{ rule: "redemption" as const, points: -redeem, valueMinor: redeem * program.pointValueMinor }] : []),
-      ...(repay > 0 ? [{ rule: "debt_repayment" as const, points: -repay }] : []),
-    ];
-    const txnId = newId("transaction", deps.clock());
-    const description = [
-      earned > 0 ? `Earned ${earned} at ${name}` : null,
-      redeem > 0 ? `spent ${redeem} at ${name}` : null,
-    ]
-      .filter(Boolean)
-      .join(", ")
-      .replace(/^s/, "S");
-    const qualifying = earnedBefore.year + earned;
-    const statements: Statement[] = [
-      sql`INSERT INTO purchases (id, partner_id, receipt_id, store_id, member_id, card_id, amount_minor, currency, redeemed_points, earned_points,
-                                 payable_minor, program_version, items, breakdown, occurred_at, created_at)
-          VALUES (${purchaseId}, ${input.partnerId}, ${input.receiptId}, ${input.storeId ?? null}, ${member.id}, ${card.id}, ${input.amountMinor},
-                  ${input.currency}, ${redeem}, ${earned}, ${payableMinor}, ${version}, ${input.items ? JSON.stringify(input.items) : null},
-                  ${JSON.stringify(breakdown)}, ${occurredAt}, ${deps.clock()})`,
-      ...transactionStatements(
-        deps,
-        {
-          id: txnId,
-          memberId: member.id,
-          kind: "purchase",
-          reasonCode: earned > 0 && redeem > 0 ? "earn_and_redeem" : redeem > 0 ? "redeem" : "earn",
-          description: `${description || `Purchase at ${name}`}, receipt ${input.receiptId}`,
-          actor,
-          occurredAt,
-          partnerId: input.partnerId,
-          purchaseId,
-        },
-        [
-          { account: accounts.member(member.id), points: -redeem },
-          { account: accounts.redemption(input.partnerId), points: redeem },
-          { account: accounts.issuance(input.partnerId), points: -earned },
-          { account: pendingNow ? accounts.pending(member.id) : accounts.member(member.id), points: credited },
-          { account: accounts.debt(member.id), points: repay },
-        ],
-      ),
-      // A redemption is debited on its own, before anything is credited: an overdraft fails on the
-      // balance CHECK (insufficient_points), never funded by this purchase's own earning.
-      ...(redeem > 0 ? [balanceStatement(deps, member.id, { available: -redeem }), ...spendFromLots(txnId, member.id, redeem)] : []),
-      balanceStatement(deps, member.id, pendingNow ? { pending: credited, debt: -repay } : { available: credited, debt: -repay }),
-      ...(credited > 0
-        ? [createLot(deps, { memberId: member.id, txnId, points: credited, earnedAt: occurredAt, availableAt, expiresAt: expiresAt(occurredAt, program.expiry, program.utcOffsetMinutes) })]
-        : []),
-      ...tierStatements(deps, program, { memberId: member.id, tier, requalifyAt: tierRequalifyAt }, qualifying),
-      ...capGuards(txnId, member.id, earned, program, occurredAt),
-    ];
-    const response = {
-      purchaseId,
-      receiptId: input.receiptId,
-      memberId: member.id,
-      partnerId: input.partnerId,
-      amountMinor: input.amountMinor,
-      currency: input.currency,
-      discountMinor: 0,
-      pointsRedeemed: redeem,
-      pointsEarned: earned,
-      pointsPending: pendingNow ? credited : 0,
-      payableMinor,
-      breakdown,
-      occurredAt: new Date(occurredAt).toISOString(),
-    };
+    const member = attempts++ === 0 ? prep.member : await findMemberRow(deps, prep.member.id);
+    const plan = await planPurchase(frozenClock(deps), actor, input, prep, member);
     try {
-      await commitMovement(deps, { statements, claim, status: 201, response, memberId: member.id });
+      await commitMovement(deps, { statements: plan.statements(), claim, status: 201, response: plan.response, memberId: plan.memberId });
     } catch (error) {
       if (isConstraintViolation(error, "UNIQUE", "purchases.partner_id")) {
         throw duplicateReceipt((await purchaseByReceipt(deps, input.partnerId, input.receiptId))?.id ?? "unknown");
       }
+      if (isConstraintViolation(error, "UNIQUE", "purchases.card_token_jti")) throw cardTokenUsed();
+      // A count budget refuses a use only when no unit is left: a named offer is then used up,
+      // and saying so at once spares the retries (an automatic choice is re-planned without it).
+      if (input.offerIds && plan.counted.length === 1 && isConstraintViolation(error, "CHECK", "offers_budget_count")) {
+        const offerId = plan.counted[0]!;
+        throw new AppError("offer_exhausted", "The offer's budget is used up.", { offerId, errors: [{ field: `offerIds.${input.offerIds.indexOf(offerId)}`, message: "The offer's budget is used up." }] });
+      }
       throw error;
     }
-    return response;
+    return plan.response;
   };
-
   const response = await withRetries(attempt);
   // With a key, the client gets the stored body, whose balance was read inside the unit.
-  return { ...response, balance: claim ? null : await balanceView(deps, member.id) };
+  return { ...response, balance: claim ? null : await balanceView(deps, prep.member.id) };
 }
 
 /**
@@ -272,6 +367,17 @@ async function itemsToRefund(deps: Deps, purchase: PurchaseRow, requested: Array
   });
 }
 
+function cardTokenUsed() {
+  return new AppError("card_token_used", "This card token already paid for a purchase; ask the member to refresh the card.");
+}
+
+async function purchaseByCardToken(deps: Deps, jti: string) {
+  const query = prepared(deps.database.db, "purchases.byCardToken", (db) =>
+    db.select({ id: purchases.id }).from(purchases).where(eq(purchases.cardTokenJti, sql.placeholder("jti"))).prepare(),
+  );
+  return query.get({ jti });
+}
+
 function duplicateReceipt(purchaseId: string) {
   return new AppError("duplicate_receipt", "This partner already recorded a purchase with this receipt id.", { purchaseId });
 }
@@ -294,6 +400,8 @@ export function purchaseView(row: PurchaseRow) {
     memberId: row.memberId,
     amountMinor: row.amountMinor,
     currency: row.currency,
+    discountMinor: row.discountMinor,
+    refundedDiscountMinor: row.refundedDiscountMinor,
     pointsRedeemed: row.redeemedPoints,
     pointsEarned: row.earnedPoints,
     payableMinor: row.payableMinor,
@@ -312,7 +420,7 @@ export function purchaseView(row: PurchaseRow) {
  * debt, repaid from the member's next earnings — the balance never goes below zero.
  */
 export async function refundPurchase(
-  deps: Deps,
+  live: Deps,
   actor: Principal,
   purchaseId: string,
   request: { amountMinor: number } | { items: Array<{ sku: string; quantity: number }> } | { void: true },
@@ -320,6 +428,7 @@ export async function refundPurchase(
 ) {
   const isVoid = "void" in request;
   const attempt = async () => {
+    const deps = frozenClock(live);
     const purchase = await findPurchase(deps, actor, purchaseId);
     const left = purchase.amountMinor - purchase.refundedMinor;
     const itemRows = "items" in request ? await itemsToRefund(deps, purchase, request.items) : [];
@@ -337,6 +446,14 @@ export async function refundPurchase(
     const restore = await planRestore(deps, purchaseTxn.id, refundTxnIds, effect.restorePoints);
     const name = await partnerName(deps, purchase.partnerId);
     const txnId = newId("transaction", deps.clock());
+    const { program } = await currentProgram(deps);
+    const uses = await offersOfPurchase(deps, purchaseId);
+    const usedOffers = uses.length ? await db.select().from(offers).where(inArray(offers.id, uses.map((u) => u.offerId))) : [];
+    const offerRefund = offerRefundStatements(
+      { txnId, purchaseId, memberId: purchase.memberId, amountMinor: purchase.amountMinor, refundedAfterMinor: purchase.refundedMinor + amount, now: deps.clock(), utcOffsetMinutes: program.utcOffsetMinutes },
+      uses,
+      (offerId) => offerOf(usedOffers.find((o) => o.id === offerId)!).limits,
+    );
     const statements: Statement[] = [
       // Aborts the unit if another refund of this purchase committed since it was read.
       sql`INSERT INTO ledger_entries (txn_id, account, points) SELECT ${txnId}, 'guard:refund', 0
@@ -373,13 +490,28 @@ export async function refundPurchase(
           refundedMinor: sql`${purchases.refundedMinor} + ${amount}`,
           clawedPoints: sql`${purchases.clawedPoints} + ${effect.clawPoints}`,
           restoredPoints: sql`${purchases.restoredPoints} + ${effect.restorePoints}`,
+          refundedDiscountMinor: sql`${purchases.refundedDiscountMinor} + ${offerRefund.discountReversedMinor}`,
         })
         .where(eq(purchases.id, purchaseId)),
+      ...offerRefund.statements,
+      interactionStatement(deps, {
+        memberId: purchase.memberId,
+        kind: isVoid ? "void" : "refund",
+        channel: "store",
+        partnerId: purchase.partnerId,
+        storeId: purchase.storeId,
+        amountMinor: -(amount - offerRefund.discountReversedMinor),
+        points: effect.restorePoints - effect.clawPoints,
+        reference: purchaseId,
+        attributes: { refundId: txnId, refundMinor: amount, discountReversedMinor: offerRefund.discountReversedMinor },
+        occurredAt: deps.clock(),
+      }),
     ];
     const response = {
       refundId: txnId,
       purchaseId,
       amountMinor: amount,
+      discountReversedMinor: offerRefund.discountReversedMinor,
       pointsClawedBack: effect.clawPoints,
       pointsRestored: effect.restorePoints,
       pointsOwed: claw.shortfall,
@@ -395,5 +527,5 @@ export async function refundPurchase(
     return { response, memberId: purchase.memberId };
   };
   const { response, memberId } = await withRetries(attempt);
-  return { ...response, balance: await balanceView(deps, memberId) };
+  return { ...response, balance: await balanceView(live, memberId) };
 }

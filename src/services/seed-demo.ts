@@ -1,7 +1,7 @@
 /**
  * The demo coalition: a cinema chain, a café, a bookstore, a gas station and a convenience store,
  * and a few hundred members with cards. A fixed-seed PRNG makes it the same on every machine
- * (only the timestamps follow the clock). Later issues add purchases, offers and promotions.
+ * (only the timestamps follow the clock), then three months of activity (seed-demo-commerce.ts).
  */
 import { cards, consents, memberBalances, members, partners } from "../../db/schema.ts";
 import type { Statement } from "../../db/database.ts";
@@ -9,16 +9,19 @@ import type { Deps } from "../deps.ts";
 import { mulberry32 } from "../domain/prng.ts";
 import { newId, type RandomBytes } from "../lib/ids.ts";
 import { randomCardNumber } from "./cards.ts";
+import { seedDemoCommerce } from "./seed-demo-commerce.ts";
 
 export const DEMO_MEMBER_COUNT = 300;
 const DAY_MS = 86_400_000;
 
+// Settlement rates per point, in thousandths of a won: what each pays for points it issues and is
+// reimbursed for points spent at it (the cinema, a big redeemer, takes a little less per point).
 export const demoPartners = [
-  { name: "별빛시네마", category: "cinema" },
-  { name: "모퉁이커피", category: "cafe" },
-  { name: "한결문고", category: "bookstore" },
-  { name: "바른에너지 주유소", category: "gas_station" },
-  { name: "하루편의점", category: "convenience_store" },
+  { name: "별빛시네마", category: "cinema", pointCostMilli: 1_100, redemptionRateMilli: 900 },
+  { name: "모퉁이커피", category: "cafe", pointCostMilli: 1_000, redemptionRateMilli: 1_000 },
+  { name: "한결문고", category: "bookstore", pointCostMilli: 1_050, redemptionRateMilli: 950 },
+  { name: "바른에너지 주유소", category: "gas_station", pointCostMilli: 1_200, redemptionRateMilli: 1_000 },
+  { name: "하루편의점", category: "convenience_store", pointCostMilli: 1_000, redemptionRateMilli: 1_000 },
 ] as const;
 
 const surnames = ["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임", "한", "오", "서", "신", "권", "황", "안", "송", "류", "홍"];
@@ -27,7 +30,7 @@ const regions = ["서울 강남구", "서울 마포구", "서울 송파구", "�
 const tiers = ["basic", "basic", "basic", "basic", "silver", "silver", "gold", "vip"];
 const genders = ["female", "male", "female", "male", "undisclosed"] as const;
 
-export async function seedDemo(deps: Deps): Promise<{ partners: number; members: number }> {
+export async function seedDemo(deps: Deps) {
   const rand = mulberry32(0xda9601);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
   const bytes: RandomBytes = (n) => Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
@@ -35,10 +38,12 @@ export async function seedDemo(deps: Deps): Promise<{ partners: number; members:
   const { db } = deps.database;
   const statements: Statement[] = [];
 
-  for (const partner of demoPartners) {
+  const partnerRows = demoPartners.map((partner) => {
     const createdAt = now - 400 * DAY_MS;
-    statements.push(db.insert(partners).values({ id: newId("partner", createdAt, bytes), ...partner, createdAt, updatedAt: createdAt }));
-  }
+    return { id: newId("partner", createdAt, bytes), ...partner, createdAt, updatedAt: createdAt };
+  });
+  for (const row of partnerRows) statements.push(db.insert(partners).values(row));
+  const activeCards: string[] = [];
 
   for (let n = 1; n <= DEMO_MEMBER_COUNT; n++) {
     const createdAt = now - Math.floor(rand() * 700 + 1) * DAY_MS;
@@ -82,6 +87,7 @@ export async function seedDemo(deps: Deps): Promise<{ partners: number; members:
       );
     } else {
       statements.push(db.insert(cards).values({ ...card, status: fate < 0.05 ? "blocked" : "active", replacedBy: null }));
+      if (fate >= 0.05) activeCards.push(card.number);
     }
   }
 
@@ -89,5 +95,6 @@ export async function seedDemo(deps: Deps): Promise<{ partners: number; members:
   for (let i = 0; i < statements.length; i += 200) {
     await deps.database.atomic(statements.slice(i, i + 200));
   }
-  return { partners: demoPartners.length, members: DEMO_MEMBER_COUNT };
+  const commerce = await seedDemoCommerce(deps, { rand, bytes, partners: partnerRows, cardNumbers: activeCards });
+  return { partners: demoPartners.length, members: DEMO_MEMBER_COUNT, ...commerce };
 }

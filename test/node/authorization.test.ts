@@ -84,6 +84,20 @@ async function newPurchase(ctx: Ctx): Promise<string> {
   return ((await res.json()) as { purchaseId: string }).purchaseId;
 }
 
+/** A new store of the partner principal's partner, for a case to read or change. */
+async function newStore({ w }: Ctx): Promise<Record<string, string>> {
+  const store = await adminJson<{ id: string }>(w.t, "POST", `/v1/partners/${w.partner.id}/stores`, 201, { code: `S-${nextId()}`, name: "별빛시네마 홍대점" });
+  return { storeId: store.id };
+}
+
+/** A new offer of the partner principal's partner, for a case to read or change. */
+async function newOffer({ w }: Ctx): Promise<Record<string, string>> {
+  // A reward paid in points: never applied on its own, so other cases' purchases stay as they are.
+  const reward = { kind: "points_reward", pointsCost: 1_000, rewardValueMinor: 500 };
+  const offer = await adminJson<{ id: string }>(w.t, "POST", "/v1/offers", 201, { partnerId: w.partner.id, name: `Offer ${nextId()}`, reward });
+  return { offerId: offer.id };
+}
+
 async function purchaseRecord(ctx: Ctx) {
   return adminJson<{ refundedMinor: number; status: string; pointsClawedBack: number }>(ctx.w.t, "GET", `/v1/purchases/${ctx.vars.purchaseId}`, 200);
 }
@@ -245,6 +259,39 @@ const matrix: Record<string, Row> = {
       expect(keys.items.find((k) => k.id === vars.keyId)?.revokedAt).toBeNull();
     },
   },
+  "PATCH /v1/partners/{partnerId}": {
+    allow: ADMINS,
+    ok: 200,
+    // A partner of its own per case: never the partner principal's (a suspension would lock it out).
+    setup: async ({ w }) => ({ partnerId: (await adminJson<{ id: string }>(w.t, "POST", "/v1/partners", 201, { name: "달빛베이커리 합정", category: "bakery" })).id }),
+    body: () => ({ name: "달빛베이커리 망원", settlement: { pointCostMilli: 1200 } }),
+    unchanged: async ({ w, vars }) => {
+      expect(await adminJson(w.t, "GET", `/v1/partners/${vars.partnerId}`, 200)).toMatchObject({ name: "달빛베이커리 합정", settlement: { pointCostMilli: 1000 } });
+    },
+  },
+
+  // Stores: admins manage, staff read, a partner key reads its own partner's.
+  "POST /v1/partners/{partnerId}/stores": {
+    allow: ADMINS,
+    ok: 201,
+    setup: async () => ({ storeCode: `S-${nextId()}` }),
+    body: ({ vars }) => ({ code: vars.storeCode, name: "별빛시네마 홍대점" }),
+    unchanged: async ({ w, vars }) => {
+      const stores = await adminJson<{ items: { code: string }[] }>(w.t, "GET", `/v1/partners/${w.partner.id}/stores?limit=100`, 200);
+      expect(stores.items.map((s) => s.code)).not.toContain(vars.storeCode);
+    },
+  },
+  "GET /v1/partners/{partnerId}/stores": { allow: [...STAFF, "partner"], ok: 200 },
+  "GET /v1/partners/{partnerId}/stores/{storeId}": { allow: [...STAFF, "partner"], ok: 200, setup: newStore },
+  "PATCH /v1/partners/{partnerId}/stores/{storeId}": {
+    allow: ADMINS,
+    ok: 200,
+    setup: newStore,
+    body: () => ({ status: "closed" }),
+    unchanged: async ({ w, vars }) => {
+      expect((await adminJson<{ status: string }>(w.t, "GET", `/v1/partners/${w.partner.id}/stores/${vars.storeId}`, 200)).status).toBe("active");
+    },
+  },
 
   // Purchases: a partner's till records, reads and refunds its own; admins act for any partner
   // (naming it); marketers may read. Another partner's purchase is a 404 (see cross-tenant below).
@@ -285,6 +332,49 @@ const matrix: Record<string, Row> = {
       expect(await purchaseRecord(ctx)).toMatchObject({ refundedMinor: 0, status: "completed", pointsClawedBack: 0 });
       expect(await adminJson(ctx.w.t, "GET", `/v1/members/${ctx.subject.member.id}/balance`, 200)).toMatchObject({ available: 100 });
     },
+  },
+
+  // Settlement: staff read any partner's statements. A partner key needs statements:read, which
+  // the partner principal's key (default scopes) lacks; test/node/statements.test.ts covers keys with it.
+  "GET /v1/partners/{partnerId}/statements/{month}": { allow: STAFF, ok: 200, setup: async () => ({ month: "2026-03" }) },
+
+  // Offers: admins create and manage any (a partner key needs offers:write, which the partner
+  // principal's key lacks: see the offers tests); staff read; a partner reads its own and the operator's.
+  "POST /v1/offers": {
+    allow: ADMINS,
+    ok: 201,
+    setup: async () => ({ offerName: `Offer ${nextId()}` }),
+    // Rewards paid in points are never applied on their own, so no other case's purchase changes.
+    body: ({ vars }) => ({ name: vars.offerName, reward: { kind: "points_reward", pointsCost: 1_000, rewardValueMinor: 500 } }),
+    unchanged: async ({ w, vars }) => {
+      const offers = await adminJson<{ items: { name: string }[] }>(w.t, "GET", "/v1/offers?limit=100", 200);
+      expect(offers.items.map((o) => o.name)).not.toContain(vars.offerName);
+    },
+  },
+  "GET /v1/offers": { allow: [...STAFF, "partner"], ok: 200 },
+  "GET /v1/offers/{offerId}": { allow: [...STAFF, "partner"], ok: 200, setup: newOffer },
+  "PATCH /v1/offers/{offerId}": {
+    allow: ADMINS,
+    ok: 200,
+    setup: newOffer,
+    body: () => ({ status: "paused" }),
+    unchanged: async ({ w, vars }) => {
+      expect((await adminJson<{ status: string }>(w.t, "GET", `/v1/offers/${vars.offerId}`, 200)).status).toBe("active");
+    },
+  },
+  "GET /v1/members/{memberId}/offers": { allow: [...STAFF, "partner", "memberSelf"], ok: 200 },
+  "POST /v1/purchases/quote": {
+    allow: ["partner", ...ADMINS],
+    ok: 200,
+    fresh: "memberWithCard",
+    body: ({ w, role, subject }) => ({
+      card: { number: subject.card!.number },
+      receiptId: `quote-${nextId()}`,
+      amountMinor: 10_000,
+      currency: "KRW",
+      ...(role === "partner" ? {} : { partnerId: w.partner.id }),
+    }),
+    unchanged: noPointsMoved,
   },
 
   // Points: staff and the member itself read; only admins adjust.
@@ -551,11 +641,37 @@ describe("cross-tenant reads", () => {
     await expectDenied(await w.t.call("GET", `/v1/cards/${w.a.card!.number}`, { token: w.partner.key }), "forbidden");
   });
 
-  it("a partner may not read another partner, nor find out whether one exists", async () => {
+  it("a partner may not read another partner or its stores, nor find out whether one exists", async () => {
     await expectStatus(await w.t.call("GET", `/v1/partners/${w.otherPartner.id}`, { token: w.otherPartner.key }), 200);
-    await expectDenied(await w.t.call("GET", `/v1/partners/${w.otherPartner.id}`, { token: w.partner.key }), "forbidden");
-    await expectDenied(await w.t.call("GET", "/v1/partners/prt_00000000000000000000000000", { token: w.partner.key }), "forbidden");
+    // Another partner answers exactly as an id never issued: a 404, as for purchases.
+    const missing = "prt_00000000000000000000000000";
+    const other = await w.t.call("GET", `/v1/partners/${w.otherPartner.id}`, { token: w.partner.key });
+    const never = await w.t.call("GET", `/v1/partners/${missing}`, { token: w.partner.key });
+    expect([other.status, never.status]).toEqual([404, 404]);
+    const shape = (p: Record<string, unknown>, id: string) => JSON.stringify({ ...p, requestId: undefined, detail: String(p.detail).replace(id, "ID") });
+    expect(shape((await other.json()) as Record<string, unknown>, w.otherPartner.id)).toBe(shape((await never.json()) as Record<string, unknown>, missing));
+    await expectStatus(await w.t.call("GET", `/v1/partners/${w.otherPartner.id}/stores`, { token: w.partner.key }), 404);
     await expectDenied(await w.t.call("GET", `/v1/partners/${w.otherPartner.id}/keys`, { token: w.partner.key }), "forbidden");
+  });
+
+  it("a partner may not read, change or use another partner's offers; admin may read them", async () => {
+    const theirs = await adminJson<{ id: string }>(w.t, "POST", "/v1/offers", 201, {
+      partnerId: w.otherPartner.id,
+      name: `Theirs ${nextId()}`,
+      reward: { kind: "points_reward", pointsCost: 1, rewardValueMinor: 100 },
+    });
+    await expectStatus(await w.t.call("GET", `/v1/offers/${theirs.id}`, { token: w.otherPartner.key }), 200);
+    await expectStatus(await w.t.call("GET", `/v1/offers/${theirs.id}`), 200);
+    await expectStatus(await w.t.call("GET", `/v1/offers/${theirs.id}`, { token: w.partner.key }), 404);
+    await expectStatus(await w.t.call("PATCH", `/v1/offers/${theirs.id}`, { token: w.partner.key, body: { status: "ended" } }), 404);
+    const listed = (await (await expectStatus(await w.t.call("GET", "/v1/offers?limit=100", { token: w.partner.key }), 200)).json()) as { items: { id: string }[] };
+    expect(listed.items.map((o) => o.id)).not.toContain(theirs.id);
+    const subject = await newSubject(w.t, true);
+    await adminJson(w.t, "POST", `/v1/members/${subject.member.id}/adjustments`, 201, { points: 10, reason: "to try their reward" });
+    const used = await purchase(w.t, w.partner, subject.card!, { amountMinor: 1_000, offerIds: [theirs.id] });
+    expect(used.status).toBe(422);
+    expect((await adminJson<{ budget: { usedCount: number } }>(w.t, "GET", `/v1/offers/${theirs.id}`, 200)).budget.usedCount).toBe(0);
+    expect(await adminJson(w.t, "GET", `/v1/members/${subject.member.id}/balance`, 200)).toMatchObject({ available: 10 });
   });
 
   it("a member probing the balance or ledger of an id that does not exist gets a 403, not a 404", async () => {

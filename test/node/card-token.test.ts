@@ -272,7 +272,7 @@ describe("verifying a presented card", () => {
     const n = s.card.number;
     const typed = `${n.slice(0, 4)} ${n.slice(4, 8)}-${n.slice(8, 12)} ${n.slice(12)}`;
     const res = await expectStatus(await verify(s, { cardNumber: typed }), 200);
-    expect(await res.json()).toEqual({ memberId: s.member.id, cardNumber: n, displayName: "김*준", tier: "basic", balance: { available: 0 } });
+    expect(await res.json()).toEqual({ memberId: s.member.id, cardNumber: n, displayName: "김*준", tier: "basic", balance: { available: 0 }, offers: [] });
   });
 
   it("catches a mistyped digit by the Luhn check, and an unknown number", async () => {

@@ -205,7 +205,7 @@ describe("replacing a card", () => {
 
     // Same member, same balance row: the new number presents with the balance the old one had.
     const verified = await expectStatus(await verifyNumber(t, fresh.number), 200);
-    expect(await verified.json()).toEqual({ memberId: member.id, cardNumber: fresh.number, displayName: "김*준", tier: "basic", balance: { available: 4200 } });
+    expect(await verified.json()).toEqual({ memberId: member.id, cardNumber: fresh.number, displayName: "김*준", tier: "basic", balance: { available: 4200 }, offers: [] });
     const balances = t.database.sqlite.prepare("select count(*) as n from member_balances where member_id = ?").get(member.id) as { n: number };
     expect(balances.n).toBe(1);
 

@@ -16,9 +16,11 @@ const LISTS = [
   "/v1/members",
   "/v1/members/{memberId}/cards",
   "/v1/members/{memberId}/ledger",
+  "/v1/offers",
   "/v1/outbox",
   "/v1/partners",
   "/v1/partners/{partnerId}/keys",
+  "/v1/partners/{partnerId}/stores",
   "/v1/staff",
 ];
 
@@ -36,6 +38,8 @@ beforeAll(async () => {
   const partner = await givenPartner(t);
   await givenPartner(t, "모퉁이커피");
   await expectStatus(await t.call("POST", `/v1/partners/${partner.id}/keys`, { body: { name: "POS 2" } }), 201);
+  for (const code of ["GN-01", "HD-02", "JR-03"]) await expectStatus(await t.call("POST", `/v1/partners/${partner.id}/stores`, { body: { code, name: `매장 ${code}` } }), 201);
+  for (const name of ["10%", "₩1,000", "free drink"]) await expectStatus(await t.call("POST", "/v1/offers", { body: { name, reward: { kind: "amount", amountMinor: 1_000 } } }), 201);
   await givenStaff(t, "marketer");
   await givenStaff(t, "admin");
   await expectStatus(await t.call("POST", "/v1/admin/signing-keys/rotate"), 201);

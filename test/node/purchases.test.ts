@@ -136,8 +136,8 @@ describe("offers on a purchase", () => {
     const { card, partner } = await setup();
     await expectStatus(await purchase(t, partner, card, { offerIds: [] }), 201);
     const res = await purchase(t, partner, card, { offerIds: ["off_missing"] });
-    expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code: "validation_failed", errors: [{ field: "offerIds", message: "Unknown offer off_missing" }] });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ code: "offer_not_eligible", offerId: "off_missing", errors: [{ field: "offerIds.0", message: "No offer off_missing is available here." }] });
   });
 });
 

@@ -8,6 +8,7 @@ import { isValidLuhn } from "../../src/domain/luhn.ts";
 import { toE164 } from "../../src/lib/phone.ts";
 import { DEMO_MEMBER_COUNT, seedDemo } from "../../src/services/seed-demo.ts";
 import { createTestApp } from "../helpers/app.ts";
+import { expectLedgerBalanced, expectStatus } from "../helpers/factories.ts";
 
 async function seededSnapshot() {
   const t = await createTestApp();
@@ -40,6 +41,25 @@ describe("the demo program", () => {
     expect(statuses).toEqual(new Set(["active", "blocked", "replaced"]));
   });
 
+  it("has three months of purchases with offers, points, refunds and voids, and a balanced ledger", async () => {
+    const { t } = await seededSnapshot();
+    const count = (sql: string) => (t.database.sqlite.prepare(sql).get() as { n: number }).n;
+    expect(count("SELECT count(*) AS n FROM purchases")).toBeGreaterThan(1_000);
+    expect(count("SELECT count(DISTINCT offer_id) AS n FROM purchase_offers")).toBeGreaterThanOrEqual(4);
+    expect(count("SELECT count(*) AS n FROM purchases WHERE redeemed_points > 0")).toBeGreaterThan(20);
+    expect(count("SELECT count(*) AS n FROM ledger_transactions WHERE kind = 'refund'")).toBeGreaterThan(5);
+    expect(count("SELECT count(*) AS n FROM ledger_transactions WHERE kind = 'void'")).toBeGreaterThan(5);
+    expect(count("SELECT count(DISTINCT store_id) AS n FROM purchases")).toBe(9);
+    await expectLedgerBalanced(t);
+    // Last month's statement of every partner has lines behind it.
+    const month = new Date(t.clock.now - 31 * 86_400_000).toISOString().slice(0, 7);
+    const partners = t.database.sqlite.prepare("SELECT id FROM partners").all() as { id: string }[];
+    for (const { id } of partners) {
+      const statement = (await (await expectStatus(await t.call("GET", `/v1/partners/${id}/statements/${month}`), 200)).json()) as { lines: unknown[] };
+      expect(statement.lines.length).toBeGreaterThan(10);
+    }
+  });
+
   it("serves through the API like any other data", async () => {
     const { t, rows } = await seededSnapshot();
     const active = rows.find((r) => r.status === "active")!;
@@ -56,7 +76,7 @@ describe("npx dangol", () => {
       const env = { ...process.env, DATABASE_PATH: join(dir, "cli.db") };
       const run = (...args: string[]) => execFileSync(process.execPath, ["bin/dangol.js", ...args], { env, encoding: "utf8" });
       expect(JSON.parse(run("migrate", "--json"))).toMatchObject({ ok: true });
-      expect(JSON.parse(run("seed-demo", "--json"))).toEqual({ ok: true, partners: 5, members: DEMO_MEMBER_COUNT });
+      expect(JSON.parse(run("seed-demo", "--json"))).toMatchObject({ ok: true, partners: 5, members: DEMO_MEMBER_COUNT, stores: 9, offers: 5 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

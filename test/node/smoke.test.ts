@@ -13,6 +13,6 @@ describe("the POS flow", () => {
     const partner = await givenPartner(t);
     const res = await t.call("POST", "/v1/cards/verify", { token: partner.key, body: { token: minted.token } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ memberId: member.id, cardNumber: card.number, displayName: "김*준", tier: "basic", balance: { available: 0 } });
+    expect(await res.json()).toEqual({ memberId: member.id, cardNumber: card.number, displayName: "김*준", tier: "basic", balance: { available: 0 }, offers: [] });
   });
 });

@@ -70,6 +70,10 @@ interface World {
   memberToken: string;
   /** A purchase the partner recorded on the card. */
   purchaseId: string;
+  /** A store of the partner. */
+  storeId: string;
+  /** An offer of the partner. */
+  offerId: string;
 }
 
 async function makeWorld(): Promise<World> {
@@ -80,7 +84,11 @@ async function makeWorld(): Promise<World> {
   const partner = await givenPartner(t);
   const recorded = await expectStatus(await purchase(t, partner, card, { amountMinor: 10_000 }), 201);
   const { purchaseId } = (await recorded.json()) as { purchaseId: string };
-  return { t, member, card, partner, memberToken: await memberToken(t, member), purchaseId };
+  const store = await expectStatus(await t.call("POST", `/v1/partners/${partner.id}/stores`, { body: { code: "GN-01", name: "별빛시네마 강남점" } }), 201);
+  const { id: storeId } = (await store.json()) as { id: string };
+  const offer = await expectStatus(await t.call("POST", "/v1/offers", { body: { partnerId: partner.id, name: "10% off", reward: { kind: "percent", percentBps: 1_000 } } }), 201);
+  const { id: offerId } = (await offer.json()) as { id: string };
+  return { t, member, card, partner, memberToken: await memberToken(t, member), purchaseId, storeId, offerId };
 }
 
 /** Fills {param} with real ids, or with the raw (already URL-safe) segment a case gives. */
@@ -92,6 +100,9 @@ function fill(w: World, template: string, overrides: Record<string, string> = {}
     keyId: w.partner.keyId,
     kid: "no-such-kid",
     purchaseId: w.purchaseId,
+    month: "2026-03",
+    storeId: w.storeId,
+    offerId: w.offerId,
   };
   return template.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = overrides[name] ?? (valid[name] === undefined ? undefined : encodeURIComponent(valid[name]));
@@ -133,6 +144,7 @@ const staff = { email: "new.staff@dangol.test", name: "New Staff", role: "market
 const enrol = { name: "김민준", email: "valid@example.com" };
 const verifyByEmail = { email: "someone@example.com", code: "123456" };
 const partner = { name: "별빛시네마 강남", category: "cinema" };
+const store = { code: "HD-02", name: "별빛시네마 홍대점" };
 const tooLongId = long(65);
 const iso = (ms: number) => new Date(ms).toISOString();
 const DAY_MS = 86_400_000;
@@ -261,8 +273,57 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["a name over 100 characters", { body: { ...partner, name: long(101) }, fields: ["name"] }],
     ["a category over 50 characters", { body: { ...partner, category: long(51) }, fields: ["category"] }],
     ["an unknown field", { body: { ...partner, status: "active" }, fields: ["status"] }],
+    ["a contact email that is not one", { body: { ...partner, contact: { email: "nope" } }, fields: ["contact.email"] }],
+    ["a contact phone that is no real number", { body: { ...partner, contact: { phone: "1234" } }, fields: ["contact.phone"] }],
+    ["an unknown contact field", { body: { ...partner, contact: { fax: "02-1234-5678" } }, fields: ["contact.fax"] }],
+    ["half the settlement rates", { body: { ...partner, settlement: { pointCostMilli: 1000 } }, fields: ["settlement.redemptionRateMilli"] }],
+    ["a negative settlement rate", { body: { ...partner, settlement: { pointCostMilli: -1, redemptionRateMilli: 1000 } }, fields: ["settlement.pointCostMilli"] }],
+    ["a settlement rate over 1,000,000", { body: { ...partner, settlement: { pointCostMilli: 1000, redemptionRateMilli: 1_000_001 } }, fields: ["settlement.redemptionRateMilli"] }],
+    ["a fractional settlement rate", { body: { ...partner, settlement: { pointCostMilli: 1000.5, redemptionRateMilli: 1000 } }, fields: ["settlement.pointCostMilli"] }],
   ],
   "GET /v1/partners/{partnerId}": [["a partner id over 64 characters", { params: { partnerId: tooLongId }, fields: ["partnerId"] }]],
+  "PATCH /v1/partners/{partnerId}": [
+    ["nothing to change", { body: {}, fields: ["json"] }],
+    ["a blank name", { body: { name: " " }, fields: ["name"] }],
+    ["a category over 50 characters", { body: { category: long(51) }, fields: ["category"] }],
+    ["a status not in the enum", { body: { status: "closed" }, fields: ["status"] }],
+    ["a contact email that is not one", { body: { contact: { email: "x@" } }, fields: ["contact.email"] }],
+    ["a contact phone that is no real number", { body: { contact: { phone: "1234" } }, fields: ["contact.phone"] }],
+    ["an empty settlement", { body: { settlement: {} }, fields: ["settlement"] }],
+    ["a negative settlement rate", { body: { settlement: { pointCostMilli: -1 } }, fields: ["settlement.pointCostMilli"] }],
+    ["a settlement rate over 1,000,000", { body: { settlement: { redemptionRateMilli: 1_000_001 } }, fields: ["settlement.redemptionRateMilli"] }],
+    ["a settlement rate as a string", { body: { settlement: { redemptionRateMilli: "1000" } }, fields: ["settlement.redemptionRateMilli"] }],
+    ["an unknown field", { body: { name: "x", id: "prt_mine" }, fields: ["id"] }],
+    ["a partner id over 64 characters", { params: { partnerId: tooLongId }, body: { name: "x" }, fields: ["partnerId"] }],
+  ],
+  "POST /v1/partners/{partnerId}/stores": [
+    ["no fields at all", { body: {}, fields: ["code", "name"] }],
+    ["a code with a space", { body: { ...store, code: "HD 02" }, fields: ["code"] }],
+    ["a code over 32 characters", { body: { ...store, code: long(33) }, fields: ["code"] }],
+    ["a code that is a number", { body: { ...store, code: 2 }, fields: ["code"] }],
+    ["a blank name", { body: { ...store, name: "  " }, fields: ["name"] }],
+    ["an address over 300 characters", { body: { ...store, address: long(301) }, fields: ["address"] }],
+    ["a latitude over 90", { body: { ...store, latitude: 91, longitude: 127 }, fields: ["latitude"] }],
+    ["a longitude under -180", { body: { ...store, latitude: 37.5, longitude: -181 }, fields: ["longitude"] }],
+    ["a latitude without a longitude", { body: { ...store, latitude: 37.5 }, fields: ["longitude"] }],
+    ["coordinates as strings", { body: { ...store, latitude: "37.5", longitude: "127" }, fields: ["latitude", "longitude"] }],
+    ["a status chosen by the client", { body: { ...store, status: "closed" }, fields: ["status"] }],
+    ["a partner id over 64 characters", { params: { partnerId: tooLongId }, body: store, fields: ["partnerId"] }],
+  ],
+  "GET /v1/partners/{partnerId}/stores": [["a partner id over 64 characters", { params: { partnerId: tooLongId }, fields: ["partnerId"] }]],
+  "GET /v1/partners/{partnerId}/stores/{storeId}": [
+    ["a store id over 64 characters", { params: { storeId: tooLongId }, fields: ["storeId"] }],
+    ["a partner id over 64 characters", { params: { partnerId: tooLongId }, fields: ["partnerId"] }],
+  ],
+  "PATCH /v1/partners/{partnerId}/stores/{storeId}": [
+    ["nothing to change", { body: {}, fields: ["json"] }],
+    ["a status not in the enum", { body: { status: "open" }, fields: ["status"] }],
+    ["a new code (a store keeps its code)", { body: { name: "x", code: "HD-03" }, fields: ["code"] }],
+    ["a longitude without a latitude", { body: { longitude: 127 }, fields: ["latitude"] }],
+    ["a latitude under -90", { body: { latitude: -90.5, longitude: 0 }, fields: ["latitude"] }],
+    ["a blank name", { body: { name: "" }, fields: ["name"] }],
+    ["a store id over 64 characters", { params: { storeId: tooLongId }, body: { name: "x" }, fields: ["storeId"] }],
+  ],
   "POST /v1/partners/{partnerId}/keys": [
     ["no scope", { body: { name: "POS", scopes: [] }, fields: ["scopes"] }],
     ["a scope not in the enum", { body: { name: "POS", scopes: ["admin:all"] }, fields: ["scopes.0"] }],
@@ -300,6 +361,7 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["an item of quantity 0", { get body() { return sale({ items: [item({ quantity: 0 })] }); }, fields: ["items.0.quantity"] }],
     ["an item with an unknown field", { get body() { return sale({ items: [item({ discount: 100 })] }); }, fields: ["items.0.discount"] }],
     ["an empty item list", { get body() { return sale({ items: [] }); }, fields: ["items"] }],
+    ["the same offer twice", { get body() { return sale({ offerIds: [w.offerId, w.offerId] }); }, fields: ["offerIds"] }],
     ["negative points to redeem", { get body() { return sale({ redeemPoints: -1 }); }, fields: ["redeemPoints"] }],
     ["fractional points to redeem", { get body() { return sale({ redeemPoints: 1.5 }); }, fields: ["redeemPoints"] }],
     ["points that pay for more than the amount", { get body() { return sale({ amountMinor: 1_000, redeemPoints: 1_001 }); }, fields: ["redeemPoints"] }],
@@ -313,6 +375,16 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["an Idempotency-Key with a space", { headers: { "idempotency-key": "till 7 sale 42" }, get body() { return sale(); }, fields: ["Idempotency-Key"] }],
     ["staff not naming the partner", { get body() { return without("partnerId", sale()); }, fields: ["partnerId"] }],
     ["a partner id over 64 characters", { get body() { return sale({ partnerId: tooLongId }); }, fields: ["partnerId"] }],
+  ],
+  "POST /v1/purchases/quote": [
+    ["no fields at all", { body: {}, fields: ["card", "receiptId", "amountMinor", "currency"] }],
+    ["a negative amount", { get body() { return sale({ amountMinor: -1 }); }, fields: ["amountMinor"] }],
+    ["items that do not add up to the amount", { get body() { return sale({ items: [item({ amountMinor: 6_000 })] }); }, fields: ["items"] }],
+    ["points that pay for more than the amount", { get body() { return sale({ amountMinor: 1_000, redeemPoints: 1_001 }); }, fields: ["redeemPoints"] }],
+    ["offer ids that are not a list", { get body() { return sale({ offerIds: "ofr_1" }); }, fields: ["offerIds"] }],
+    ["the same offer twice", { get body() { return sale({ offerIds: [w.offerId, w.offerId] }); }, fields: ["offerIds"] }],
+    ["an unknown field", { get body() { return sale({ discountMinor: 500 }); }, fields: ["discountMinor"] }],
+    ["staff not naming the partner", { get body() { return without("partnerId", sale()); }, fields: ["partnerId"] }],
   ],
   "GET /v1/purchases/{purchaseId}": [["a purchase id over 64 characters", { params: { purchaseId: tooLongId }, fields: ["purchaseId"] }]],
   "POST /v1/purchases/{purchaseId}/refunds": [
@@ -331,6 +403,32 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["a purchase id over 64 characters", { params: { purchaseId: tooLongId }, fields: ["purchaseId"] }],
     ["an Idempotency-Key over 255 characters", { headers: { "idempotency-key": long(256) }, fields: ["Idempotency-Key"] }],
   ],
+
+  // Offers.
+  "POST /v1/offers": [
+    ["no fields at all", { body: {}, fields: ["name", "reward"] }],
+    ["a reward kind that does not exist", { body: { name: "x", reward: { kind: "free_lunch" } }, fields: ["reward.kind"] }],
+    ["a percentage over 100%", { body: { name: "x", reward: { kind: "percent", percentBps: 10_001 } }, fields: ["reward.percentBps"] }],
+    ["a percentage with an amount's field", { body: { name: "x", reward: { kind: "percent", percentBps: 1_000, amountMinor: 5 } }, fields: ["reward.amountMinor"] }],
+    ["a fixed amount of 0", { body: { name: "x", reward: { kind: "amount", amountMinor: 0 } }, fields: ["reward.amountMinor"] }],
+    ["a reward without its points", { body: { name: "x", reward: { kind: "points_reward", rewardValueMinor: 4_500 } }, fields: ["reward.pointsCost"] }],
+    ["a weekday 8", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, conditions: { weekdays: [8] } }, fields: ["conditions.weekdays.0"] }],
+    ["hours that are not HH:MM", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, conditions: { hours: { from: "9am", to: "18:00" } } }, fields: ["conditions.hours.from"] }],
+    ["a tier the program lacks", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, conditions: { tiers: ["platinum"] } }, fields: ["conditions.tiers.0"] }],
+    ["a store of no partner", { get body() { return { name: "x", partnerId: w.partner.id, reward: { kind: "amount", amountMinor: 500 }, conditions: { storeIds: ["sto_nope"] } }; }, fields: ["conditions.storeIds.0"] }],
+    ["a per-member limit of 0", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, limits: { perMemberPerDay: 0 } }, fields: ["limits.perMemberPerDay"] }],
+    ["a budget of 0 uses", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, budget: { count: 0 } }, fields: ["budget.count"] }],
+    ["an operator share over 100%", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, operatorFundedBps: 10_001 }, fields: ["operatorFundedBps"] }],
+    ["an end before the start", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, validFrom: "2026-03-10T00:00:00Z", validUntil: "2026-03-01T00:00:00Z" }, fields: ["validUntil"] }],
+    ["an unknown field", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, priority: 1 }, fields: ["priority"] }],
+  ],
+  "GET /v1/offers/{offerId}": [["an offer id over 64 characters", { params: { offerId: tooLongId }, fields: ["offerId"] }]],
+  "PATCH /v1/offers/{offerId}": [
+    ["a status not in the enum", { body: { status: "deleted" }, fields: ["status"] }],
+    ["a validUntil that is not ISO-8601", { body: { validUntil: "tomorrow" }, fields: ["validUntil"] }],
+    ["an unknown field", { body: { status: "paused", name: "renamed" }, fields: ["name"] }],
+  ],
+  "GET /v1/members/{memberId}/offers": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
 
   // Points.
   "GET /v1/members/{memberId}/balance": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
@@ -361,6 +459,15 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["a currency in lower case", { body: program({ currency: "krw" }), fields: ["currency"] }],
     ["a point worth nothing", { body: program({ pointValueMinor: 0 }), fields: ["pointValueMinor"] }],
     ["a redemption minimum above its maximum", { body: program({ redemption: { minPoints: 500, maxPoints: 100 } }), fields: ["redemption.minPoints"] }],
+  ],
+  "GET /v1/partners/{partnerId}/statements/{month}": [
+    ["a month without its leading zero", { params: { month: "2026-3" }, fields: ["month"] }],
+    ["month 13", { params: { month: "2026-13" }, fields: ["month"] }],
+    ["month 00", { params: { month: "2026-00" }, fields: ["month"] }],
+    ["a day, not a month", { params: { month: "2026-03-01" }, fields: ["month"] }],
+    ["a month before 2000", { params: { month: "1999-12" }, fields: ["month"] }],
+    ["a month that has not begun (the clock is in March 2026)", { params: { month: "2026-04" }, fields: ["month"] }],
+    ["a partner id over 64 characters", { params: { partnerId: tooLongId }, fields: ["partnerId"] }],
   ],
   "DELETE /v1/admin/signing-keys/{kid}": [["a kid over 64 characters", { params: { kid: tooLongId }, fields: ["kid"] }]],
 };
@@ -625,6 +732,13 @@ describe("no hostile field in an otherwise valid body yields a 5xx", () => {
       ...hostileValues.map((v) => [`card.token=${JSON.stringify(v).slice(0, 20)}`, () => ({ ...validSale(), card: { token: v } })] as [string, () => unknown]),
     ]],
     ["POST /v1/purchases/{purchaseId}/refunds", () => `/v1/purchases/${s.purchaseId}/refunds`, spoilt(() => ({ amountMinor: 1 }))],
+    ["POST /v1/purchases/quote", () => "/v1/purchases/quote", spoilt(() => ({ ...validSale(), offerIds: [s?.offerId] }), { card: () => ({ number: s?.card.number }) })],
+    ["POST /v1/offers", () => "/v1/offers", spoilt(() => ({ name: "sweep", partnerId: s?.partner.id, reward: { kind: "percent", percentBps: 1_000 }, conditions: { tiers: ["basic"] }, limits: { perMemberTotal: 2 }, budget: { count: 5 } }), {
+      reward: () => ({ kind: "percent", percentBps: 1_000, maxDiscountMinor: 500 }),
+      conditions: () => ({ minSpendMinor: 1_000, weekdays: [1, 2], hours: { from: "09:00", to: "18:00" }, categories: ["snacks"] }),
+      limits: () => ({ perMemberPerDay: 1, perMemberTotal: 3 }),
+      budget: () => ({ count: 5, amountMinor: 10_000 }),
+    })],
     ["POST /v1/members/{memberId}/adjustments", () => `/v1/members/${s.member.id}/adjustments`, spoilt(() => ({ points: 1, reason: "sweep" }))],
     ["PUT /v1/program", () => "/v1/program", spoilt(() => structuredClone(defaultProgram) as unknown as Record<string, unknown>, {
       earning: () => structuredClone(defaultProgram.earning) as unknown as Record<string, unknown>,

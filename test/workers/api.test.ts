@@ -73,6 +73,7 @@ describe("member journey on D1", () => {
       displayName: expect.any(String),
       tier: "basic",
       balance: { available: 0 },
+      offers: [],
     });
     // Partners see a masked name, never the full one.
     expect(summary.displayName).not.toBe("김민준");

@@ -1,0 +1,1 @@
+CREATE INDEX `ledger_transactions_partner_time` ON `ledger_transactions` (`partner_id`,`created_at`);
