@@ -51,6 +51,18 @@ async function json<T>(res: Response | Promise<Response>, status: number): Promi
 
 const quote = (partner: { key: string }, body: Record<string, unknown>) => t.call("POST", "/v1/purchases/quote", { token: partner.key, body: { receiptId: "Q-1", currency: "KRW", ...body } });
 
+interface StatementView {
+  points: { issued: number; reversed: number; redeemed: number; restored: number };
+  amounts: Record<string, number>;
+  netMinor: number;
+  lines: Array<{ kind: string; amounts: Record<string, number> }>;
+}
+
+/** The partner's statement for the month of the test clock. */
+async function statementOf(partnerId: string) {
+  return json<StatementView>(t.call("GET", `/v1/partners/${partnerId}/statements/${new Date(t.clock.now).toISOString().slice(0, 7)}`), 200);
+}
+
 async function offerNow(id: string) {
   return json<OfferView>(t.call("GET", `/v1/offers/${id}`), 200);
 }
@@ -97,6 +109,17 @@ describe("a percentage offer for gold members", () => {
     expect(await offerNow(offer.id)).toMatchObject({ budget: { usedCount: 0, usedAmountMinor: 0 } });
     const balance = await json<{ available: number }>(t.call("GET", `/v1/members/${member.id}/balance`), 200);
     expect(balance.available).toBe(5_000);
+
+    // The month's statement: the sale, the refund and the void, each with its points and discounts;
+    // everything given was taken back, so the partner and the operator owe each other nothing.
+    const statement = await statementOf(partner.id);
+    expect(statement.lines.map((l) => l.kind)).toEqual(["purchase", "refund", "void"]);
+    const earned = sale.pointsEarned;
+    expect(statement.points).toEqual({ issued: earned, reversed: earned, redeemed: 2_000, restored: 2_000 });
+    expect(statement.lines[0]!.amounts).toMatchObject({ partnerFundedDiscountsMinor: 2_500, operatorFundedDiscountsMinor: 2_500 });
+    expect(statement.lines[1]!.amounts).toMatchObject({ partnerFundedDiscountsReversedMinor: 1_666 - 833, operatorFundedDiscountsReversedMinor: 833 });
+    expect(statement.amounts).toMatchObject({ operatorFundedDiscountsMinor: 2_500, operatorFundedDiscountsReversedMinor: 2_500, redemptionReimbursementMinor: 2_000, restorationChargeMinor: 2_000 });
+    expect(statement.netMinor).toBe(0);
   });
 
   it("is not given to a silver member", async () => {
@@ -128,6 +151,12 @@ describe("a fixed-amount offer", () => {
       [amount.id, 3_000],
     ]);
     expect(sale.payableMinor).toBe(22_000 - 5_200);
+    // A refund of the popcorn's share takes back the discounts pro rata, and the statement shows both.
+    const refund = await json<{ discountReversedMinor: number }>(t.call("POST", `/v1/purchases/${sale.purchaseId}/refunds`, { token: partner.key, body: { items: [{ sku: "popcorn", quantity: 1 }] } }), 201);
+    expect(refund.discountReversedMinor).toBe(Math.floor((2_200 * 6_000) / 22_000) + Math.floor((3_000 * 6_000) / 22_000));
+    expect(await offerNow(amount.id)).toMatchObject({ budget: { usedCount: 1, usedAmountMinor: 3_000 - Math.floor((3_000 * 6_000) / 22_000) } });
+    const statement = await statementOf(partner.id);
+    expect(statement.amounts).toMatchObject({ partnerFundedDiscountsMinor: 5_200, partnerFundedDiscountsReversedMinor: refund.discountReversedMinor });
   });
 
   it("a non-stackable offer is used alone: the better of it and the stackable ones", async () => {
@@ -154,6 +183,14 @@ describe("a reward paid in points", () => {
     const again = await purchase(t, partner, card, { amountMinor: 6_000, offerIds: [drink.id] });
     expect(again.status).toBe(422);
     expect(((await again.json()) as { code: string }).code).toBe("offer_not_eligible");
+    expect(await json<{ available: number }>(t.call("GET", `/v1/members/${member.id}/balance`), 200)).toMatchObject({ available: 3_500 + 45 - 3_000 + 15 });
+    expect(await offerNow(drink.id)).toMatchObject({ budget: { usedCount: 1, usedAmountMinor: 4_500 } });
+    // The café is reimbursed for the 3,000 points spent there, and pays for the 60 it issued;
+    // the drink itself is the café's own offer, shown but not settled.
+    const statement = await statementOf(partner.id);
+    expect(statement.points).toEqual({ issued: 45 + 15, reversed: 0, redeemed: 3_000, restored: 0 });
+    expect(statement.amounts).toMatchObject({ partnerFundedDiscountsMinor: 4_500, operatorFundedDiscountsMinor: 0 });
+    expect(statement.netMinor).toBe(60 - 3_000);
   });
 });
 
