@@ -612,8 +612,84 @@ export const interactions = sqliteTable(
     points: integer("points"),
     reference: text("reference"),
     attributes: text("attributes", { mode: "json" }),
+    /** Who sent an ingested event ("partner:prt_…", "staff") and its own id for it: a resend is recognised. */
+    source: text("source"),
+    externalId: text("external_id"),
     occurredAt: integer("occurred_at").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("interactions_member_time").on(t.memberId, t.occurredAt), index("interactions_kind_time").on(t.kind, t.occurredAt)],
+  (t) => [
+    index("interactions_member_time").on(t.memberId, t.occurredAt),
+    index("interactions_kind_time").on(t.kind, t.occurredAt),
+    uniqueIndex("interactions_source_event").on(t.source, t.externalId).where(sql`external_id IS NOT NULL`),
+  ],
+);
+
+/**
+ * The customer profile, kept up to date by every interaction in the same atomic unit with O(1)
+ * work: what recency, frequency and monetary value, the lifetime-value models and the 360 view
+ * read without scanning history.
+ */
+export const memberProfiles = sqliteTable("member_profiles", {
+  memberId: text("member_id")
+    .primaryKey()
+    .references(() => members.id),
+  firstPurchaseAt: integer("first_purchase_at"),
+  /** The first purchase's amount: the spend model uses repeat purchases only. */
+  firstPurchaseMinor: integer("first_purchase_minor").notNull().default(0),
+  lastPurchaseAt: integer("last_purchase_at"),
+  purchaseCount: integer("purchase_count").notNull().default(0),
+  /** Distinct local days with a purchase (same-day purchases merged, as the models count them). */
+  purchaseDays: integer("purchase_days").notNull().default(0),
+  monetaryMinor: integer("monetary_minor").notNull().default(0),
+  refundCount: integer("refund_count").notNull().default(0),
+  refundedMinor: integer("refunded_minor").notNull().default(0),
+  pointsEarned: integer("points_earned").notNull().default(0),
+  pointsRedeemed: integer("points_redeemed").notNull().default(0),
+  pointsExpired: integer("points_expired").notNull().default(0),
+  offersUsed: integer("offers_used").notNull().default(0),
+  interactionCount: integer("interaction_count").notNull().default(0),
+  lastInteractionAt: integer("last_interaction_at"),
+  lastContactAt: integer("last_contact_at"),
+  satisfactionSum: integer("satisfaction_sum").notNull().default(0),
+  satisfactionCount: integer("satisfaction_count").notNull().default(0),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Per member and partner (or item category): how often and how much, for favourites. */
+export const memberAffinities = sqliteTable(
+  "member_affinities",
+  {
+    memberId: text("member_id")
+      .notNull()
+      .references(() => members.id),
+    /** "partner:prt_…" or "category:ticket". */
+    subject: text("subject").notNull(),
+    purchases: integer("purchases").notNull().default(0),
+    amountMinor: integer("amount_minor").notNull().default(0),
+    lastAt: integer("last_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.memberId, t.subject] })],
+);
+
+/** Scores the recompute job writes: RFM, the lifetime-value models, the lifecycle stage. */
+export const memberScores = sqliteTable(
+  "member_scores",
+  {
+    memberId: text("member_id")
+      .primaryKey()
+      .references(() => members.id),
+    recencyDays: integer("recency_days"),
+    r: integer("r"),
+    f: integer("f"),
+    m: integer("m"),
+    rfmSegment: text("rfm_segment"),
+    pAlive: real("p_alive"),
+    expectedPurchases: real("expected_purchases"),
+    expectedSpendMinor: integer("expected_spend_minor"),
+    clvMinor: integer("clv_minor"),
+    lifecycle: text("lifecycle").notNull(),
+    scoredAt: integer("scored_at").notNull(),
+  },
+  (t) => [index("member_scores_segment").on(t.rfmSegment), index("member_scores_clv").on(t.clvMinor)],
 );

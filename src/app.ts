@@ -18,6 +18,7 @@ import type { AppEnv } from "./routes/common.ts";
 import { meRouter } from "./routes/me.ts";
 import { membersRouter } from "./routes/members.ts";
 import { offersRouter } from "./routes/offers.ts";
+import { profilesRouter } from "./routes/profiles.ts";
 import { partnersRouter } from "./routes/partners.ts";
 import { pointsRouter } from "./routes/points.ts";
 import { purchasesRouter } from "./routes/purchases.ts";
@@ -84,6 +85,7 @@ export function createApp(deps: Deps) {
     .route("/", partnersRouter)
     .route("/", storesRouter)
     .route("/", offersRouter)
+    .route("/", profilesRouter)
     .route("/", purchasesRouter)
     .route("/", statementsRouter)
     .route("/", pointsRouter)

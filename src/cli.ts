@@ -1,17 +1,24 @@
 /** Operator commands (`npx dangol <command>`), Node only. Each prints JSON with --json. */
 import { parseArgs } from "node:util";
-import { migrateSqlite } from "../db/sqlite.ts";
-import { parseConfig } from "./config.ts";
-import { openNodeDeps } from "./node.ts";
-import { seedDemo } from "./services/seed-demo.ts";
+import { runClvCommand } from "./cli/clv.ts";
 
 const usage = `usage: dangol <command> [--json]
 
 commands:
   migrate     apply db/migrations to DATABASE_PATH
-  seed-demo   add the demo coalition program to DATABASE_PATH`;
+  seed-demo   add the demo coalition program to DATABASE_PATH
+  clv fit     fit the CLV models to a transaction file (dangol clv --help)`;
 
 async function main(argv: string[]) {
+  // clv reads a file, not the database, and has its own flags; loading the app for it would
+  // triple its start-up time, so the database commands import what they need here.
+  if (argv[0] === "clv") return runClvCommand(argv.slice(1));
+  const [{ migrateSqlite }, { parseConfig }, { openNodeDeps }, { seedDemo }] = await Promise.all([
+    import("../db/sqlite.ts"),
+    import("./config.ts"),
+    import("./node.ts"),
+    import("./services/seed-demo.ts"),
+  ]);
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
   const [command] = positionals;
   const print = (result: Record<string, unknown>, human: string) => console.log(values.json ? JSON.stringify(result) : human);

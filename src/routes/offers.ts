@@ -37,7 +37,7 @@ const UpdateOfferSchema = z
   .refine((v) => Object.keys(v).length > 0, "Nothing to change")
   .openapi("UpdateOffer");
 
-const OfferSchema = z
+export const OfferSchema = z
   .object({
     id: z.string(),
     partnerId: z.string().nullable(),

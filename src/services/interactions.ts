@@ -2,12 +2,13 @@
  * Interactions: every purchase, refund and other touch point of a member, typed, written in the
  * same atomic unit as the change it records so the customer profile never misses or doubles one.
  */
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { Statement } from "../../db/database.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../lib/ids.ts";
 
-export type InteractionChannel = "store" | "web" | "app" | "call_centre" | "email" | "sms";
+/** Where it happened; "system" for what dangol itself does (points expiring). */
+export type InteractionChannel = "store" | "web" | "app" | "call_centre" | "email" | "sms" | "system";
 
 export interface NewInteraction {
   memberId: string;
@@ -16,7 +17,8 @@ export interface NewInteraction {
   partnerId?: string | null;
   storeId?: string | null;
   amountMinor?: number | null;
-  points?: number | null;
+  /** Points moved; SQL when the unit computes them as it runs (expiry). */
+  points?: number | SQL | null;
   reference?: string | null;
   attributes?: Record<string, unknown>;
   occurredAt: number;

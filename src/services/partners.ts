@@ -111,7 +111,7 @@ export async function getPartner(deps: Deps, partnerId: string, actor?: Principa
 export async function partnerTerms(deps: Deps, partnerId: string) {
   const query = prepared(deps.database.db, "partners.terms", (db) =>
     db
-      .select({ name: partners.name, status: partners.status, pointCostMilli: partners.pointCostMilli, redemptionRateMilli: partners.redemptionRateMilli })
+      .select({ name: partners.name, category: partners.category, status: partners.status, pointCostMilli: partners.pointCostMilli, redemptionRateMilli: partners.redemptionRateMilli })
       .from(partners)
       .where(eq(partners.id, sql.placeholder("id")))
       .prepare(),

@@ -10,6 +10,8 @@ import { members, pointLots } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { localDate } from "../domain/expiry.ts";
 import { newId } from "../lib/ids.ts";
+import { interactionStatement } from "./interactions.ts";
+import { expiryProfileStatements } from "./profiles.ts";
 import type { Principal } from "./principal.ts";
 import { purgeIdempotencyKeys } from "./idempotency.ts";
 import { accounts, transactionRow } from "./ledger.ts";
@@ -89,6 +91,8 @@ async function expireDue(deps: Deps): Promise<number> {
             WHERE member_id = ${memberId} AND released_at IS NOT NULL AND remaining > 0 AND expires_at <= ${now}`,
         ...moveEntries(txnId, accounts.member(memberId), accounts.breakage, moved),
         sql`UPDATE member_balances SET available = available - ${moved}, updated_at = ${now} WHERE member_id = ${memberId}`,
+        ...expiryProfileStatements(deps, { memberId, points: moved }),
+        interactionStatement(deps, { memberId, kind: "points_expired", channel: "system", points: sql`-${moved}`, reference: txnId, occurredAt: now }),
         sql`UPDATE point_lots SET remaining = 0 WHERE id IN (SELECT lot_id FROM lot_movements WHERE txn_id = ${txnId})`,
       ]);
       count++;

@@ -25,6 +25,7 @@ import { TIER_TERM_MS } from "../domain/tiers.ts";
 import { findMemberRow } from "./members.ts";
 import { partnerTerms } from "./partners.ts";
 import { interactionStatement } from "./interactions.ts";
+import { purchaseProfileStatements, refundProfileStatements } from "./profiles.ts";
 import { activeStoreOf } from "./stores.ts";
 import { offerOf, offerRefundStatements, offersAt, offersOfPurchase, offerUseStatements, usesAround } from "./offers.ts";
 
@@ -250,6 +251,18 @@ async function planPurchase(deps: Deps, actor: Principal, input: PurchaseInput, 
     ...tierStatements(deps, program, { memberId, tier: member.tier, requalifyAt: member.tierRequalifyAt }, earnedBefore.year + earned),
     ...capGuards(txnId, memberId, earned, program, occurredAt),
     ...offerUseStatements({ purchaseId, memberId, occurredAt, utcOffsetMinutes: program.utcOffsetMinutes }, pricing.applied, new Map(offersHere.map((o) => [o.id, o]))),
+    ...purchaseProfileStatements(deps, {
+      memberId,
+      partnerId: input.partnerId,
+      partnerCategory: terms.category,
+      at: occurredAt,
+      amountMinor: input.amountMinor - discount,
+      lines: input.items,
+      pointsEarned: earned,
+      pointsSpent: spent,
+      offersUsed: pricing.applied.length,
+      utcOffsetMinutes: program.utcOffsetMinutes,
+    }),
     interactionStatement(deps, {
       memberId,
       kind: "purchase",
@@ -494,6 +507,13 @@ export async function refundPurchase(
         })
         .where(eq(purchases.id, purchaseId)),
       ...offerRefund.statements,
+      ...refundProfileStatements(deps, {
+        memberId: purchase.memberId,
+        at: deps.clock(),
+        refundedMinor: amount - offerRefund.discountReversedMinor,
+        pointsClawedBack: effect.clawPoints,
+        pointsRestored: effect.restorePoints,
+      }),
       interactionStatement(deps, {
         memberId: purchase.memberId,
         kind: isVoid ? "void" : "refund",

@@ -58,6 +58,8 @@ interface Row {
   /** Makes what the case needs (with the admin token) before the call; returns path params and body inputs. */
   setup?: (ctx: Ctx) => Promise<Record<string, string>>;
   body?: (ctx: Ctx) => unknown;
+  /** A query string the route needs (without the "?"). */
+  query?: (ctx: Ctx) => string;
   /** After a denied call: what the route would have changed is as it was. */
   unchanged?: (ctx: Ctx) => Promise<void>;
 }
@@ -363,6 +365,8 @@ const matrix: Record<string, Row> = {
     },
   },
   "GET /v1/members/{memberId}/offers": { allow: [...STAFF, "partner", "memberSelf"], ok: 200 },
+  // The 360 view holds contact details: staff (saying why) and the member itself, never a partner.
+  "GET /v1/members/{memberId}/profile": { allow: [...STAFF, "memberSelf"], ok: 200, query: () => "reason=support_call" },
   "POST /v1/purchases/quote": {
     allow: ["partner", ...ADMINS],
     ok: 200,
@@ -518,7 +522,8 @@ async function runCase(key: string, row: Row, role: Role) {
   const ctx: Ctx = { w, role, subject, vars: {} };
   ctx.vars = (await row.setup?.(ctx)) ?? {};
   const body = row.body?.(ctx);
-  const res = await w.t.call(method, fillPath(template, ctx), { token, ...(body === undefined ? {} : { body }) });
+  const query = row.query?.(ctx);
+  const res = await w.t.call(method, `${fillPath(template, ctx)}${query ? `?${query}` : ""}`, { token, ...(body === undefined ? {} : { body }) });
   if (row.allow.includes(role)) {
     const text = await res.clone().text();
     expect(res.status, text).toBe(row.ok);

@@ -429,6 +429,11 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["an unknown field", { body: { status: "paused", name: "renamed" }, fields: ["name"] }],
   ],
   "GET /v1/members/{memberId}/offers": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
+  "GET /v1/members/{memberId}/profile": [
+    ["no reason given by staff", { fields: ["reason"] }],
+    ["a reason not in the list", { query: "reason=curiosity", fields: ["reason"] }],
+    ["a member id over 64 characters", { params: { memberId: tooLongId }, query: "reason=support_call", fields: ["memberId"] }],
+  ],
 
   // Points.
   "GET /v1/members/{memberId}/balance": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],

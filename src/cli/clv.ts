@@ -1,0 +1,224 @@
+/**
+ * `dangol clv fit <file>`: fits BG/NBD and Gamma-Gamma to a transaction file and, with a holdout,
+ * checks the forecast against it. Node only (reads the file); the work is in services/clv-fit.ts.
+ */
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import {
+  fitTransactionLines,
+  parseCalendarDate,
+  TransactionFileError,
+  type ClvFitReport,
+  type ColumnRef,
+  type DateFormat,
+  type Delimiter,
+} from "../services/clv-fit.ts";
+
+export const clvUsage = `usage: dangol clv fit <transactions file> [options]
+
+Fits BG/NBD (repeat purchases) and Gamma-Gamma (spend per purchase) to a purchase log, one purchase
+a line. Same-day purchases of a customer count as one; the first purchase is not a repeat.
+
+options:
+  --id-col COL           customer id column: 1-based number or header name
+                         (default: first of customer_id, customer, member_id, … in the header; 1 without)
+  --date-col COL         purchase date column (default: date, purchased_at, order_date, …; 2 without a header)
+  --amount-col COL       purchase value column (default: amount, value, revenue, total, …; 3 without a header)
+  --delimiter D          comma, tab, semicolon, whitespace (runs of spaces/tabs) or one character
+                         (default: auto from the first line — tab, else comma, else whitespace)
+  --no-header            the first line is data (default: it names the columns)
+  --date-format F        YYYYMMDD, YYYY-MM-DD or ISO (a date-time; its written date counts, not the UTC one)
+                         (default: auto, any of the three per line)
+  --unit week|day        time unit of t_x, T, α and the holdout (default: week)
+  --calibration-end DATE last day of calibration, YYYY-MM-DD (default: the last purchase date)
+  --holdout-end DATE     last day of the holdout (default: the last purchase date, if after calibration)
+  --json                 print one JSON object instead of a summary
+
+exit codes: 0 fitted, 1 no usable rows, 2 bad usage`;
+
+/** A problem with the command line itself: exit code 2. */
+class UsageError extends Error {}
+
+/** Runs `clv …` with the arguments after "clv"; resolves to the exit code. */
+export async function runClvCommand(argv: string[]): Promise<number> {
+  const stderr = (text: string) => process.stderr.write(`${text}\n`);
+  try {
+    return await fit(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      stderr(`dangol clv: ${error.message}\n(dangol clv --help lists the options)`);
+      return 2;
+    }
+    if (error instanceof TransactionFileError && error.code === "column_not_found") {
+      stderr(`dangol clv: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof TransactionFileError) {
+      const reasons = (error.rejected?.lines ?? []).map((r) => `  line ${r.line}: ${r.reason}`);
+      stderr([`dangol clv: ${error.message}`, ...reasons].join("\n"));
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function fit(argv: string[]): Promise<number> {
+  const { values, positionals } = parseUsage(argv);
+  const [subcommand, path, ...extra] = positionals;
+  if (values.help) {
+    console.log(clvUsage);
+    return 0;
+  }
+  if (subcommand !== "fit") throw new UsageError(subcommand ? `unknown clv command: ${subcommand}` : "missing command: fit");
+  if (!path) throw new UsageError("missing the transactions file");
+  if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
+  const unit = values.unit;
+  if (unit !== "week" && unit !== "day") throw new UsageError(`--unit must be week or day, not ${unit}`);
+  const dateFormat = values["date-format"].toUpperCase().replace(/^AUTO$/, "auto");
+  if (!isDateFormat(dateFormat)) throw new UsageError(`--date-format must be auto, YYYYMMDD, YYYY-MM-DD or ISO, not ${dateFormat}`);
+  const calibrationEndAt = optionalDate("--calibration-end", values["calibration-end"]);
+  const holdoutEndAt = optionalDate("--holdout-end", values["holdout-end"]);
+  if (holdoutEndAt !== undefined && calibrationEndAt === undefined) throw new UsageError("--holdout-end needs --calibration-end");
+  if (holdoutEndAt !== undefined && calibrationEndAt !== undefined && holdoutEndAt < calibrationEndAt) {
+    throw new UsageError("--holdout-end is before --calibration-end");
+  }
+  const fileStat = await stat(path).catch(() => undefined);
+  if (!fileStat?.isFile()) throw new UsageError(`no such file: ${path}`);
+
+  const stream = createReadStream(path, { encoding: "utf8" });
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  // Progress only on a terminal: a redirected stderr should hold errors, not a counter.
+  const drawProgress = Boolean(process.stderr.isTTY);
+  let report: ClvFitReport;
+  try {
+    report = await fitTransactionLines(withoutByteOrderMark(lines), {
+      format: {
+        delimiter: delimiterOf(values.delimiter),
+        header: !values["no-header"],
+        idColumn: optionalColumn("--id-col", values["id-col"]),
+        dateColumn: optionalColumn("--date-col", values["date-col"]),
+        amountColumn: optionalColumn("--amount-col", values["amount-col"]),
+        dateFormat,
+      },
+      timeUnit: unit,
+      calibrationEndAt,
+      holdoutEndAt,
+      onProgress: drawProgress
+        ? ({ stage, linesRead }) =>
+            process.stderr.write(`\r\x1b[K${stage === "reading" ? "read" : "fitting on"} ${count(linesRead)} lines`)
+        : undefined,
+    });
+  } finally {
+    if (drawProgress) process.stderr.write("\r\x1b[K");
+    lines.close();
+    stream.destroy();
+  }
+  console.log(values.json ? JSON.stringify({ ok: true, file: path, ...report }) : describeReport(basename(path), report));
+  return 0;
+}
+
+function parseUsage(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        "id-col": { type: "string" },
+        "date-col": { type: "string" },
+        "amount-col": { type: "string" },
+        delimiter: { type: "string", default: "auto" },
+        "no-header": { type: "boolean", default: false },
+        "date-format": { type: "string", default: "auto" },
+        unit: { type: "string", default: "week" },
+        "calibration-end": { type: "string" },
+        "holdout-end": { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    // parseArgs throws a TypeError naming the unknown flag or the missing value.
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function isDateFormat(value: string): value is DateFormat {
+  return value === "auto" || value === "YYYYMMDD" || value === "YYYY-MM-DD" || value === "ISO";
+}
+
+function delimiterOf(value: string): Delimiter {
+  const named: Record<string, Delimiter> = { auto: "auto", comma: ",", tab: "\t", "\\t": "\t", semicolon: ";", whitespace: "whitespace", space: "whitespace" };
+  const delimiter = named[value] ?? value;
+  if (delimiter !== "auto" && delimiter !== "whitespace" && delimiter.length !== 1) {
+    throw new UsageError(`--delimiter must be comma, tab, semicolon, whitespace or one character, not ${JSON.stringify(value)}`);
+  }
+  if (delimiter === '"') throw new UsageError("--delimiter cannot be a quote");
+  return delimiter;
+}
+
+function optionalColumn(flag: string, value: string | undefined): ColumnRef | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value)) {
+    const index = Number(value);
+    if (index < 1) throw new UsageError(`${flag} counts columns from 1`);
+    return { index };
+  }
+  if (value.trim() === "") throw new UsageError(`${flag} needs a column number or header name`);
+  return { name: value };
+}
+
+function optionalDate(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const at = parseCalendarDate(value, "auto");
+  if (at === undefined) throw new UsageError(`${flag} must be a date such as 1997-09-30, not ${JSON.stringify(value)}`);
+  return at;
+}
+
+/** Drops a UTF-8 byte-order mark from the first line, as spreadsheet exports often start with one. */
+async function* withoutByteOrderMark(lines: AsyncIterable<string>): AsyncIterable<string> {
+  let first = true;
+  for await (const line of lines) {
+    yield first ? line.replace(/^\uFEFF/, "") : line;
+    first = false;
+  }
+}
+
+const count = (n: number) => n.toLocaleString("en-US");
+const fixed = (n: number, digits: number) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** The report as a few readable lines. */
+export function describeReport(file: string, report: ClvFitReport): string {
+  const out: string[] = [];
+  out.push(`${file}: ${count(report.lines)} lines, ${count(report.transactions)} purchases, ${count(report.rejected.count)} rejected`);
+  for (const r of report.rejected.lines) out.push(`  line ${r.line}: ${r.reason}`);
+  if (report.rejected.count > report.rejected.lines.length) out.push(`  … and ${count(report.rejected.count - report.rejected.lines.length)} more`);
+  const later = report.customersAfterCalibration > 0 ? ` (${count(report.customersAfterCalibration)} more first bought after it)` : "";
+  out.push(`${count(report.customers)} customers by the calibration end${later}; purchases ${report.firstPurchaseDate} … ${report.lastPurchaseDate}`);
+  const holdout = report.holdout ? `, holdout to ${report.holdoutEnd} (${fixed(report.holdout.length, 2)} ${report.unit}s)` : ", no holdout";
+  out.push(`unit: ${report.unit}; calibration to ${report.calibrationEnd}${holdout}`);
+  out.push("");
+  const g = report.bgNbd;
+  const unconverged = (converged: boolean) => (converged ? "" : "  (NOT converged)");
+  out.push(`BG/NBD       r ${g.r.toPrecision(4)}  α ${g.alpha.toPrecision(5)}  a ${g.a.toPrecision(4)}  b ${g.b.toPrecision(5)}  log-likelihood ${fixed(g.logLikelihood, 2)}${unconverged(g.converged)}`);
+  const m = report.gammaGamma;
+  out.push(
+    m
+      ? `Gamma-Gamma  p ${m.p.toPrecision(4)}  q ${m.q.toPrecision(4)}  γ ${m.gamma.toPrecision(5)}  log-likelihood ${fixed(m.logLikelihood, 2)}  (${count(m.customers)} customers with x > 0)${unconverged(m.converged)}`
+      : "Gamma-Gamma  not fitted: no customer has a repeat purchase with a positive value",
+  );
+  const h = report.holdout;
+  if (h) {
+    const error = h.errorPercent === null ? "" : ` (${h.errorPercent >= 0 ? "+" : ""}${fixed(h.errorPercent, 1)}%)`;
+    out.push("");
+    out.push(`holdout repeat purchases: actual ${count(h.actual)}, predicted ${fixed(h.predicted, 1)}${error}`);
+    out.push("  x    customers   actual mean   predicted mean");
+    for (const row of h.byFrequency) {
+      out.push(`  ${row.x.padEnd(4)} ${count(row.customers).padStart(9)}   ${fixed(row.actualMean, 3).padStart(11)}   ${fixed(row.predictedMean, 3).padStart(14)}`);
+    }
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,390 @@
+/**
+ * Fits the CLV models to a transaction file: reads its lines one at a time (any delimiter, any
+ * column order), summarises each customer on the fly, fits BG/NBD and Gamma-Gamma, and compares the
+ * BG/NBD forecast with the holdout period when there is one. No runtime here: the lines come from any
+ * (async) iterable, so the CLI feeds it a file and a test feeds it an array.
+ */
+import {
+  compressCustomers,
+  conditionalExpectedPurchases,
+  DAYS_PER_UNIT,
+  fitBgNbd,
+  fitGammaGamma,
+  type BgNbdFit,
+  type CustomerSummary,
+  type GammaGammaFit,
+  type TimeUnit,
+} from "../domain/clv/index.ts";
+import { createSummaryAccumulator } from "../domain/clv/summary-stream.ts";
+
+const MS_PER_DAY = 86_400_000;
+
+/** A column by its 1-based position or by its header name (case-insensitive). */
+export type ColumnRef = { index: number } | { name: string };
+
+export type DateFormat = "auto" | "YYYYMMDD" | "YYYY-MM-DD" | "ISO";
+
+/** "auto" picks tab, comma or whitespace runs from the first line; otherwise one character, or runs of whitespace. */
+export type Delimiter = "auto" | "whitespace" | string;
+
+export interface TransactionFileFormat {
+  delimiter: Delimiter;
+  /** Whether the first non-blank line names the columns. */
+  header: boolean;
+  /** By default, the first header name in {@link DEFAULT_COLUMN_NAMES}, or columns 1, 2, 3 without a header. */
+  idColumn?: ColumnRef;
+  dateColumn?: ColumnRef;
+  amountColumn?: ColumnRef;
+  dateFormat: DateFormat;
+}
+
+/** Header names tried, in order, when a column is not given. Compared case-insensitively, ignoring spaces, - and _. */
+export const DEFAULT_COLUMN_NAMES = {
+  id: ["customer_id", "customer", "member_id", "member", "user_id", "client_id", "master_id", "id"],
+  date: ["date", "purchased_at", "purchase_date", "order_date", "transaction_date", "created_at", "timestamp", "at", "time"],
+  amount: ["amount", "value", "revenue", "total", "sales", "spend", "price", "dollar_value", "amount_minor"],
+} as const;
+
+/** Thrown for a file that cannot be read as asked: a missing column (a usage problem) or no usable row. */
+export class TransactionFileError extends Error {
+  constructor(
+    readonly code: "column_not_found" | "no_usable_rows",
+    message: string,
+    /** For "no_usable_rows": the lines that were rejected, so the caller can say why. */
+    readonly rejected?: { count: number; lines: RejectedLine[] },
+  ) {
+    super(message);
+    this.name = "TransactionFileError";
+  }
+}
+
+/** A line that was skipped, with why. */
+export interface RejectedLine {
+  /** 1-based line number in the file, the header included. */
+  line: number;
+  reason: string;
+}
+
+export type ParsedLine =
+  | { kind: "transaction"; customerId: string; at: number; amount: number }
+  | { kind: "header" | "blank" }
+  | { kind: "rejected"; reason: string };
+
+/** The calendar date written in `text` as UTC midnight, epoch ms; undefined when it is not a date in `format`. */
+export function parseCalendarDate(text: string, format: DateFormat = "auto"): number | undefined {
+  const value = text.trim();
+  let match: RegExpMatchArray | null = null;
+  if (format === "YYYYMMDD" || format === "auto") match = /^(\d{4})(\d{2})(\d{2})$/.exec(value);
+  if (!match && (format === "YYYY-MM-DD" || format === "auto")) match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!match && (format === "ISO" || format === "auto")) {
+    // A date-time is bucketed by the date written in it: the purchase's local day when it carries
+    // an offset, so a 23:30 purchase in Seoul is not moved to the next (UTC) day.
+    match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(value);
+    if (match && (Number(match[4] ?? 0) > 23 || Number(match[5] ?? 0) > 59 || Number(match[6] ?? 0) > 60)) return undefined;
+  }
+  if (!match) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const at = Date.UTC(year, month - 1, day);
+  const date = new Date(at);
+  // Date.UTC rolls 1997-02-30 over to March; a real date survives the round trip.
+  const valid = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return valid ? at : undefined;
+}
+
+/** The delimiter a line seems to use: a tab if it has one, else a comma, else runs of whitespace. */
+export function detectDelimiter(line: string): Exclude<Delimiter, "auto"> {
+  if (line.includes("\t")) return "\t";
+  if (line.includes(",")) return ",";
+  return "whitespace";
+}
+
+/**
+ * A line's fields. With a one-character delimiter, fields may be quoted ("a, b" or "say ""hi""") as in
+ * RFC 4180, but a quoted field cannot span lines. Fields are trimmed.
+ */
+export function splitFields(line: string, delimiter: Exclude<Delimiter, "auto">): string[] {
+  const text = line.replace(/\r$/, "");
+  if (delimiter === "whitespace") return text.trim().split(/\s+/);
+  if (!text.includes('"')) return text.split(delimiter).map((field) => field.trim());
+  const fields: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quoted) {
+      if (char === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (char === '"') quoted = false;
+      else field += char;
+    } else if (char === '"' && field.trim() === "") {
+      quoted = true;
+      field = "";
+    } else if (char === delimiter) {
+      fields.push(field.trim());
+      field = "";
+    } else field += char;
+  }
+  fields.push(field.trim());
+  return fields;
+}
+
+/**
+ * A line parser for one file: the first non-blank line fixes the delimiter (when "auto") and, with a
+ * header, the columns. Throws {@link TransactionFileError} "column_not_found" when the header lacks a
+ * column or a column is named in a file without a header.
+ */
+export function createLineParser(format: TransactionFileFormat): (line: string) => ParsedLine {
+  let delimiter: Exclude<Delimiter, "auto"> | undefined = format.delimiter === "auto" ? undefined : format.delimiter;
+  let columns: { id: number; date: number; amount: number } | undefined;
+  if (!format.header) {
+    columns = {
+      id: positionWithoutHeader(format.idColumn, 0),
+      date: positionWithoutHeader(format.dateColumn, 1),
+      amount: positionWithoutHeader(format.amountColumn, 2),
+    };
+  }
+
+  return (line) => {
+    if (line.trim() === "") return { kind: "blank" };
+    delimiter ??= detectDelimiter(line);
+    const fields = splitFields(line, delimiter);
+    if (!columns) {
+      columns = columnsFromHeader(fields, format);
+      return { kind: "header" };
+    }
+    const needed = Math.max(columns.id, columns.date, columns.amount) + 1;
+    if (fields.length < needed) return { kind: "rejected", reason: `${fields.length} fields, expected at least ${needed}` };
+    const customerId = fields[columns.id] ?? "";
+    const dateText = fields[columns.date] ?? "";
+    const amountText = fields[columns.amount] ?? "";
+    if (customerId === "") return { kind: "rejected", reason: "empty customer id" };
+    const at = parseCalendarDate(dateText, format.dateFormat);
+    if (at === undefined) {
+      const expected = format.dateFormat === "auto" ? "YYYYMMDD, YYYY-MM-DD or ISO 8601" : format.dateFormat;
+      return { kind: "rejected", reason: `date ${JSON.stringify(dateText)} is not a date (${expected})` };
+    }
+    const amount = amountText === "" ? Number.NaN : Number(amountText);
+    if (!Number.isFinite(amount)) return { kind: "rejected", reason: `amount ${JSON.stringify(amountText)} is not a number` };
+    if (amount < 0) return { kind: "rejected", reason: `amount ${amountText} is negative (refunds are not netted)` };
+    return { kind: "transaction", customerId, at, amount };
+  };
+}
+
+function positionWithoutHeader(column: ColumnRef | undefined, fallback: number): number {
+  if (column === undefined) return fallback;
+  if ("index" in column) return column.index - 1;
+  throw new TransactionFileError("column_not_found", `column "${column.name}" is named, but the file has no header: give its number`);
+}
+
+function columnsFromHeader(header: string[], format: TransactionFileFormat): { id: number; date: number; amount: number } {
+  const normal = (name: string) => name.toLowerCase().replace(/[\s_-]/g, "");
+  const names = header.map(normal);
+  const find = (role: keyof typeof DEFAULT_COLUMN_NAMES, column: ColumnRef | undefined): number => {
+    if (column && "index" in column) {
+      if (column.index > header.length) {
+        throw new TransactionFileError("column_not_found", `${role} column ${column.index} is past the header's ${header.length} columns`);
+      }
+      return column.index - 1;
+    }
+    const candidates = column ? [column.name] : DEFAULT_COLUMN_NAMES[role];
+    for (const candidate of candidates) {
+      const position = names.indexOf(normal(candidate));
+      if (position >= 0) return position;
+    }
+    const wanted = column ? `"${column.name}"` : `(tried ${candidates.join(", ")}; give --${role}-col)`;
+    const hint = column ? "" : " (a file without a header needs --no-header)";
+    throw new TransactionFileError("column_not_found", `no ${role} column ${wanted} in the header: ${header.join(", ")}${hint}`);
+  };
+  return { id: find("id", format.idColumn), date: find("date", format.dateColumn), amount: find("amount", format.amountColumn) };
+}
+
+export interface ClvFitOptions {
+  format: TransactionFileFormat;
+  /** Default "week". */
+  timeUnit?: TimeUnit;
+  /** Last calibration day, UTC midnight epoch ms; default the last purchase date in the file. */
+  calibrationEndAt?: number;
+  /** Last holdout day; default the last purchase date when that is after the calibration end, else no holdout. */
+  holdoutEndAt?: number;
+  /** Rejected lines listed in the report (all are counted); default 20. */
+  maxRejectedListed?: number;
+  /** Called every `progressEvery` lines (default 100,000) while reading, and once when the fitting starts. */
+  onProgress?: (progress: { stage: "reading" | "fitting"; linesRead: number }) => void;
+  progressEvery?: number;
+}
+
+/** Mean actual and predicted holdout purchases of the customers with one calibration frequency. */
+export interface FrequencyGroup {
+  /** "0" … "6", then "7+". */
+  x: string;
+  customers: number;
+  actualMean: number;
+  predictedMean: number;
+}
+
+export interface HoldoutComparison {
+  /** Holdout length in the time unit. */
+  length: number;
+  /** Σ x*: repeat purchase days in the holdout. */
+  actual: number;
+  /** Σ E[Y(length) | x, t_x, T] (FHL 2005 eq. 10). */
+  predicted: number;
+  /** (predicted − actual) / actual × 100; null when actual is 0. */
+  errorPercent: number | null;
+  byFrequency: FrequencyGroup[];
+}
+
+export interface ClvFitReport {
+  lines: number;
+  /** Rows read as purchases (before same-day merging). */
+  transactions: number;
+  rejected: { count: number; lines: RejectedLine[] };
+  /** Customers with a first purchase on or before the calibration end: the ones fitted. */
+  customers: number;
+  /** Customers whose first purchase is after the calibration end, left out. */
+  customersAfterCalibration: number;
+  unit: TimeUnit;
+  firstPurchaseDate: string;
+  lastPurchaseDate: string;
+  calibrationEnd: string;
+  holdoutEnd: string | null;
+  bgNbd: Pick<BgNbdFit, "r" | "alpha" | "a" | "b" | "logLikelihood" | "converged">;
+  /** Null when no customer has a repeat purchase with a positive value. */
+  gammaGamma: (Pick<GammaGammaFit, "p" | "q" | "gamma" | "logLikelihood" | "converged"> & { customers: number }) | null;
+  holdout: HoldoutComparison | null;
+}
+
+/**
+ * Reads a transaction file's lines, summarises and fits. Throws {@link TransactionFileError} when a
+ * column is missing or no row is usable, RangeError when the holdout ends before the calibration.
+ */
+export async function fitTransactionLines(
+  lines: AsyncIterable<string> | Iterable<string>,
+  options: ClvFitOptions,
+): Promise<ClvFitReport> {
+  const parse = createLineParser(options.format);
+  const accumulator = createSummaryAccumulator<string>();
+  const maxListed = options.maxRejectedListed ?? 20;
+  const progressEvery = options.progressEvery ?? 100_000;
+  const rejected: RejectedLine[] = [];
+  let rejectedCount = 0;
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (options.onProgress && lineNumber % progressEvery === 0) options.onProgress({ stage: "reading", linesRead: lineNumber });
+    const parsed = parse(line);
+    if (parsed.kind === "transaction") accumulator.add({ customerId: parsed.customerId, at: parsed.at, amount: parsed.amount });
+    else if (parsed.kind === "rejected") {
+      rejectedCount++;
+      if (rejected.length < maxListed) rejected.push({ line: lineNumber, reason: parsed.reason });
+    }
+  }
+  const rejectedReport = { count: rejectedCount, lines: rejected };
+  const firstAt = accumulator.firstPurchaseAt;
+  const lastAt = accumulator.lastPurchaseAt;
+  if (firstAt === undefined || lastAt === undefined) {
+    throw new TransactionFileError("no_usable_rows", `no usable rows in ${lineNumber} lines`, rejectedReport);
+  }
+
+  const unit = options.timeUnit ?? "week";
+  const calibrationEndAt = dayOf(options.calibrationEndAt ?? lastAt);
+  const holdoutEndAt =
+    options.holdoutEndAt !== undefined ? dayOf(options.holdoutEndAt) : lastAt > calibrationEndAt ? lastAt : undefined;
+  const summaries = accumulator.summarize({ calibrationEndAt, holdoutEndAt, timeUnit: unit });
+  if (summaries.length === 0) {
+    const message = `no customer's first purchase is on or before the calibration end ${isoDate(calibrationEndAt)}`;
+    throw new TransactionFileError("no_usable_rows", message, rejectedReport);
+  }
+  options.onProgress?.({ stage: "fitting", linesRead: lineNumber });
+  const models = fitClvModels(summaries, {
+    holdoutLength: holdoutEndAt === undefined ? undefined : (holdoutEndAt - calibrationEndAt) / MS_PER_DAY / DAYS_PER_UNIT[unit],
+  });
+  return {
+    lines: lineNumber,
+    transactions: accumulator.transactionCount,
+    rejected: rejectedReport,
+    customers: summaries.length,
+    customersAfterCalibration: accumulator.customerCount - summaries.length,
+    unit,
+    firstPurchaseDate: isoDate(firstAt),
+    lastPurchaseDate: isoDate(lastAt),
+    calibrationEnd: isoDate(calibrationEndAt),
+    holdoutEnd: holdoutEndAt === undefined ? null : isoDate(holdoutEndAt),
+    ...models,
+  };
+}
+
+/**
+ * BG/NBD on every summary, Gamma-Gamma on those with x > 0 and positive mean repeat spend, and, given
+ * a holdout length, Σ actual x* against Σ E[Y(length) | x, t_x, T], in total and by calibration
+ * frequency (FHL 2005 fig. 4, "conditional expectations"). Each distinct (x, t_x, T) costs one ₂F₁.
+ */
+export function fitClvModels(
+  summaries: readonly CustomerSummary<unknown>[],
+  options: { holdoutLength?: number } = {},
+): Pick<ClvFitReport, "bgNbd" | "gammaGamma" | "holdout"> {
+  const bgNbdFit = fitBgNbd(summaries);
+  const bgNbd = {
+    r: bgNbdFit.r,
+    alpha: bgNbdFit.alpha,
+    a: bgNbdFit.a,
+    b: bgNbdFit.b,
+    logLikelihood: bgNbdFit.logLikelihood,
+    converged: bgNbdFit.converged,
+  };
+
+  const spenders = summaries.filter((s) => s.x > 0 && s.mx > 0);
+  let gammaGamma: ClvFitReport["gammaGamma"] = null;
+  if (spenders.length > 0) {
+    const fit = fitGammaGamma(spenders);
+    gammaGamma = { p: fit.p, q: fit.q, gamma: fit.gamma, logLikelihood: fit.logLikelihood, converged: fit.converged, customers: spenders.length };
+  }
+
+  const { holdoutLength } = options;
+  if (holdoutLength === undefined) return { bgNbd, gammaGamma, holdout: null };
+  const predictedByHistory = new Map<string, number>();
+  for (const group of compressCustomers(summaries)) {
+    predictedByHistory.set(`${group.x}|${group.tx}|${group.T}`, conditionalExpectedPurchases(bgNbdFit, group, holdoutLength));
+  }
+  const topGroup = 7;
+  const groups = Array.from({ length: topGroup + 1 }, () => ({ customers: 0, actual: 0, predicted: 0 }));
+  let actual = 0;
+  let predicted = 0;
+  for (const s of summaries) {
+    const expected = predictedByHistory.get(`${s.x}|${s.tx}|${s.T}`) ?? 0;
+    const purchases = s.xHoldout ?? 0;
+    actual += purchases;
+    predicted += expected;
+    const group = groups[Math.min(s.x, topGroup)];
+    if (group) {
+      group.customers++;
+      group.actual += purchases;
+      group.predicted += expected;
+    }
+  }
+  return {
+    bgNbd,
+    gammaGamma,
+    holdout: {
+      length: holdoutLength,
+      actual,
+      predicted,
+      errorPercent: actual > 0 ? ((predicted - actual) / actual) * 100 : null,
+      byFrequency: groups.map((g, x) => ({
+        x: x === topGroup ? `${topGroup}+` : String(x),
+        customers: g.customers,
+        actualMean: g.customers > 0 ? g.actual / g.customers : 0,
+        predictedMean: g.customers > 0 ? g.predicted / g.customers : 0,
+      })),
+    },
+  };
+}
+
+function dayOf(epochMs: number): number {
+  return Math.floor(epochMs / MS_PER_DAY) * MS_PER_DAY;
+}
+
+function isoDate(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}

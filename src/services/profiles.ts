@@ -1,0 +1,106 @@
+/**
+ * The customer profile, updated incrementally: each interaction adds its O(1) share to the
+ * member's profile row (and its partner and category affinities) in the same atomic unit as the
+ * business change, so the profile is never behind, never doubled, and never needs a history scan.
+ */
+import { sql, type SQL } from "drizzle-orm";
+import type { Statement } from "../../db/database.ts";
+import type { Deps } from "../deps.ts";
+
+const DAY_MS = 86_400_000;
+
+/** Creates the member's profile row if it is missing, then applies `set` to it. */
+function upsertProfile(deps: Deps, memberId: string, set: ReturnType<typeof sql>): Statement[] {
+  return [
+    sql`INSERT OR IGNORE INTO member_profiles (member_id, updated_at) VALUES (${memberId}, ${deps.clock()})`,
+    sql`UPDATE member_profiles SET ${set}, updated_at = ${deps.clock()} WHERE member_id = ${memberId}`,
+  ];
+}
+
+function affinity(memberId: string, subject: string, amountMinor: number, at: number): Statement {
+  return sql`INSERT INTO member_affinities (member_id, subject, purchases, amount_minor, last_at) VALUES (${memberId}, ${subject}, 1, ${amountMinor}, ${at})
+             ON CONFLICT (member_id, subject) DO UPDATE SET purchases = purchases + 1, amount_minor = amount_minor + excluded.amount_minor,
+                                                            last_at = MAX(last_at, excluded.last_at)`;
+}
+
+export interface PurchaseFacts {
+  memberId: string;
+  partnerId: string;
+  /** The partner's business category: the affinity of a purchase without items. */
+  partnerCategory: string;
+  at: number;
+  /** What the sale was worth after offers (paid in money or points). */
+  amountMinor: number;
+  lines?: Array<{ category: string; amountMinor: number }> | undefined;
+  pointsEarned: number;
+  pointsSpent: number;
+  offersUsed: number;
+  utcOffsetMinutes: number;
+}
+
+/**
+ * A purchase's share of the profile. A new local day counts as a purchase day when the purchase
+ * is later than the last one on another day (purchases arrive in order; a back-dated sale on a day
+ * already counted is merged, one on an uncounted earlier day is counted by the next recompute).
+ */
+export function purchaseProfileStatements(deps: Deps, p: PurchaseFacts): Statement[] {
+  const dayOf = (column: ReturnType<typeof sql>) => sql`((${column} + ${p.utcOffsetMinutes * 60_000}) / ${DAY_MS})`;
+  const day = Math.floor((p.at + p.utcOffsetMinutes * 60_000) / DAY_MS);
+  const categories = new Map<string, number>();
+  for (const line of p.lines?.length ? p.lines : [{ category: p.partnerCategory, amountMinor: p.amountMinor }]) {
+    categories.set(line.category, (categories.get(line.category) ?? 0) + line.amountMinor);
+  }
+  return [
+    sql`INSERT INTO member_profiles (member_id, first_purchase_at, first_purchase_minor, last_purchase_at, purchase_count, purchase_days, monetary_minor,
+                                     points_earned, points_redeemed, offers_used, interaction_count, last_interaction_at, updated_at)
+        VALUES (${p.memberId}, ${p.at}, ${p.amountMinor}, ${p.at}, 1, 1, ${p.amountMinor}, ${p.pointsEarned}, ${p.pointsSpent}, ${p.offersUsed}, 1, ${p.at}, ${deps.clock()})
+        ON CONFLICT (member_id) DO UPDATE SET
+          purchase_days = purchase_days + CASE WHEN last_purchase_at IS NULL OR ${day} > ${dayOf(sql`last_purchase_at`)} THEN 1 ELSE 0 END,
+          first_purchase_minor = CASE WHEN first_purchase_at IS NULL OR excluded.first_purchase_at < first_purchase_at THEN excluded.first_purchase_minor ELSE first_purchase_minor END,
+          first_purchase_at = MIN(COALESCE(first_purchase_at, excluded.first_purchase_at), excluded.first_purchase_at),
+          last_purchase_at = MAX(COALESCE(last_purchase_at, excluded.last_purchase_at), excluded.last_purchase_at),
+          purchase_count = purchase_count + 1,
+          monetary_minor = monetary_minor + excluded.monetary_minor,
+          points_earned = points_earned + excluded.points_earned,
+          points_redeemed = points_redeemed + excluded.points_redeemed,
+          offers_used = offers_used + excluded.offers_used,
+          interaction_count = interaction_count + 1,
+          last_interaction_at = MAX(COALESCE(last_interaction_at, excluded.last_interaction_at), excluded.last_interaction_at),
+          updated_at = excluded.updated_at`,
+    affinity(p.memberId, `partner:${p.partnerId}`, p.amountMinor, p.at),
+    ...[...categories].map(([category, amount]) => affinity(p.memberId, `category:${category}`, amount, p.at)),
+  ];
+}
+
+/** A refund's share: the money and points it took back (the purchase itself still happened). */
+export function refundProfileStatements(deps: Deps, r: { memberId: string; at: number; refundedMinor: number; pointsClawedBack: number; pointsRestored: number }): Statement[] {
+  return upsertProfile(
+    deps,
+    r.memberId,
+    sql`refund_count = refund_count + 1, refunded_minor = refunded_minor + ${r.refundedMinor},
+        monetary_minor = monetary_minor - ${r.refundedMinor}, points_earned = points_earned - ${r.pointsClawedBack},
+        points_redeemed = points_redeemed - ${r.pointsRestored}, interaction_count = interaction_count + 1,
+        last_interaction_at = MAX(COALESCE(last_interaction_at, ${r.at}), ${r.at})`,
+  );
+}
+
+/** Points that expired unused. */
+export function expiryProfileStatements(deps: Deps, e: { memberId: string; points: number | SQL }): Statement[] {
+  return upsertProfile(deps, e.memberId, sql`points_expired = points_expired + ${e.points}`);
+}
+
+/**
+ * Any other interaction: counted, and a contact (a call, a reply, an opened message) or a
+ * satisfaction score (1–5) updates those facts.
+ */
+export function contactProfileStatements(deps: Deps, c: { memberId: string; at: number; isContact: boolean; satisfaction?: number | undefined }): Statement[] {
+  return upsertProfile(
+    deps,
+    c.memberId,
+    sql`interaction_count = interaction_count + 1,
+        last_interaction_at = MAX(COALESCE(last_interaction_at, ${c.at}), ${c.at}),
+        last_contact_at = ${c.isContact ? sql`MAX(COALESCE(last_contact_at, ${c.at}), ${c.at})` : sql`last_contact_at`},
+        satisfaction_sum = satisfaction_sum + ${c.satisfaction ?? 0},
+        satisfaction_count = satisfaction_count + ${c.satisfaction === undefined ? 0 : 1}`,
+  );
+}
