@@ -19,7 +19,7 @@ export type Db = BaseSQLiteDatabase<"sync" | "async", unknown, Schema>;
  * A query builder, or raw SQL for set-based steps the builder cannot express (e.g. drawing points
  * from lots earliest-expiry first, computed from the rows as they are when the unit runs).
  */
-export type Statement = BatchItem<"sqlite"> | SQL;
+export type Statement = BatchItem<"sqlite"> | SQL | RenderedStatement;
 
 export interface Database {
   readonly db: Db;
@@ -37,7 +37,16 @@ export interface RenderedStatement {
   params: unknown[];
 }
 
+/**
+ * SQL text with its parameters, as written. For bulk writes (a recompute writing a million scores)
+ * where building each row through drizzle would cost more than the write itself.
+ */
+export function isRendered(statement: Statement): statement is RenderedStatement {
+  return typeof (statement as { sql?: unknown }).sql === "string";
+}
+
 export function renderStatement(dialect: SQLiteDialect, statement: Statement): RenderedStatement {
+  if (isRendered(statement)) return statement;
   return is(statement, SQL) ? dialect.sqlToQuery(statement) : (statement as unknown as { toSQL(): RenderedStatement }).toSQL();
 }
 

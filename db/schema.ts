@@ -693,3 +693,79 @@ export const memberScores = sqliteTable(
   },
   (t) => [index("member_scores_segment").on(t.rfmSegment), index("member_scores_clv").on(t.clvMinor)],
 );
+
+/**
+ * Rule segments: a marketer's condition tree (src/domain/segments.ts), evaluated as one SQL WHERE
+ * clause, and the membership it last materialised. A refresh holds a lease so two refreshes of one
+ * segment never record the same entry or exit twice.
+ */
+export const segments = sqliteTable(
+  "segments",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    description: text("description"),
+    rule: text("rule", { mode: "json" }).notNull(),
+    memberCount: integer("member_count").notNull().default(0),
+    refreshedAt: integer("refreshed_at"),
+    /** Set while a refresh runs; a crashed refresh's lease simply runs out. */
+    refreshLeaseUntil: integer("refresh_lease_until"),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [check("segments_member_count", sql`${t.memberCount} >= 0`)],
+);
+
+/** Who is in a segment since when. The primary key also answers `inSegment` lookups. */
+export const segmentMembers = sqliteTable(
+  "segment_members",
+  {
+    segmentId: text("segment_id")
+      .notNull()
+      .references(() => segments.id),
+    memberId: text("member_id")
+      .notNull()
+      .references(() => members.id),
+    enteredAt: integer("entered_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.segmentId, t.memberId] }), index("segment_members_member").on(t.memberId)],
+);
+
+/** The typed custom member attributes an admin declared (marital status, occupation …). */
+export const customAttributeDefinitions = sqliteTable(
+  "custom_attribute_definitions",
+  {
+    key: text("key").primaryKey(),
+    type: text("type", { enum: ["text", "number", "boolean", "enum"] }).notNull(),
+    /** The allowed values of an enum; null for the other types. */
+    allowedValues: text("allowed_values", { mode: "json" }).$type<string[]>(),
+    description: text("description"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    check("custom_attribute_definitions_type", sql`${t.type} IN ('text', 'number', 'boolean', 'enum')`),
+    check("custom_attribute_definitions_values", sql`(${t.type} = 'enum') = (${t.allowedValues} IS NOT NULL)`),
+  ],
+);
+
+/** A member's values of declared custom attributes: text and enum in value_text, numbers and booleans (0/1) in value_number. */
+export const memberAttributes = sqliteTable(
+  "member_attributes",
+  {
+    memberId: text("member_id")
+      .notNull()
+      .references(() => members.id),
+    key: text("key")
+      .notNull()
+      .references(() => customAttributeDefinitions.key),
+    valueText: text("value_text"),
+    valueNumber: real("value_number"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.memberId, t.key] }),
+    check("member_attributes_one_value", sql`(${t.valueText} IS NULL) <> (${t.valueNumber} IS NULL)`),
+  ],
+);

@@ -6,7 +6,7 @@ import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { renderStatement, type Database, type Db, type Statement } from "./database.ts";
+import { isRendered, renderStatement, type Database, type Db, type Statement } from "./database.ts";
 import { createCommitQueue } from "./group-commit.ts";
 import * as schema from "./schema.ts";
 import type { WriterReply, WriterRequest } from "./sqlite-writer.ts";
@@ -75,8 +75,10 @@ export function openSqlite(path: string, options: OpenOptions = {}): SqliteDatab
   if (options.writerThread && path !== ":memory:") return withWriterThread(path, sqlite, db);
 
   // On the sync driver every drizzle query, and db.run(sql), executes synchronously.
-  const execute = (statement: Statement) =>
-    is(statement, SQL) ? (db.run(statement) as unknown as { changes: number }).changes : (statement as unknown as { run(): { changes: number } }).run().changes;
+  const execute = (statement: Statement) => {
+    if (isRendered(statement)) return sqlite.prepare(statement.sql).run(...statement.params).changes;
+    return is(statement, SQL) ? (db.run(statement) as unknown as { changes: number }).changes : (statement as unknown as { run(): { changes: number } }).run().changes;
+  };
   const queue = createCommitQueue(sqlite, execute);
   return {
     db,

@@ -12,8 +12,11 @@ import type { Deps } from "./deps.ts";
 import { AppError, errorCodes, problemResponse } from "./errors.ts";
 import { describeError } from "./lib/log.ts";
 import { adminRouter } from "./routes/admin.ts";
+import { analyticsRouter } from "./routes/analytics.ts";
 import { authRouter } from "./routes/auth.ts";
 import { cardsRouter } from "./routes/cards.ts";
+import { customAttributesRouter } from "./routes/custom-attributes.ts";
+import { INGEST_BODY_LIMIT_BYTES, interactionsRouter } from "./routes/interactions.ts";
 import type { AppEnv } from "./routes/common.ts";
 import { meRouter } from "./routes/me.ts";
 import { membersRouter } from "./routes/members.ts";
@@ -22,6 +25,7 @@ import { profilesRouter } from "./routes/profiles.ts";
 import { partnersRouter } from "./routes/partners.ts";
 import { pointsRouter } from "./routes/points.ts";
 import { purchasesRouter } from "./routes/purchases.ts";
+import { segmentsRouter } from "./routes/segments.ts";
 import { statementsRouter } from "./routes/statements.ts";
 import { storesRouter } from "./routes/stores.ts";
 import { systemRouter } from "./routes/system.ts";
@@ -51,16 +55,20 @@ export function createApp(deps: Deps) {
     });
   });
   app.use(secureHeaders());
-  const tooLarge = new AppError("payload_too_large", `Request bodies are limited to ${BODY_LIMIT_BYTES} bytes.`);
-  const limitStream = bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: (c) => problemResponse(c, tooLarge) });
+  // A batch of events is the one body allowed to be larger.
+  const limits = [BODY_LIMIT_BYTES, INGEST_BODY_LIMIT_BYTES].map((maxSize) => {
+    const tooLarge = new AppError("payload_too_large", `Request bodies are limited to ${maxSize} bytes.`);
+    return { maxSize, tooLarge, stream: bodyLimit({ maxSize, onError: (c) => problemResponse(c, tooLarge) }) };
+  });
   app.use(async (c, next) => {
     // hono's limiter wraps the request stream, which cost GET /health more than half its
     // throughput (measured). A declared Content-Length is enough on its own — Node's parser never
     // delivers more than it declares — so only chunked bodies go through the stream limiter.
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const limit = limits[c.req.method === "POST" && c.req.path === "/v1/interactions" ? 1 : 0]!;
     const declared = c.req.header("content-length");
-    if (declared === undefined) return limitStream(c, next);
-    if (Number(declared) > BODY_LIMIT_BYTES) return problemResponse(c, tooLarge);
+    if (declared === undefined) return limit.stream(c, next);
+    if (Number(declared) > limit.maxSize) return problemResponse(c, limit.tooLarge);
     return next();
   });
   app.use(async (c, next) => {
@@ -86,9 +94,13 @@ export function createApp(deps: Deps) {
     .route("/", storesRouter)
     .route("/", offersRouter)
     .route("/", profilesRouter)
+    .route("/", interactionsRouter)
     .route("/", purchasesRouter)
     .route("/", statementsRouter)
     .route("/", pointsRouter)
+    .route("/", segmentsRouter)
+    .route("/", customAttributesRouter)
+    .route("/", analyticsRouter)
     .route("/", adminRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -1,18 +1,23 @@
 /** Operator commands (`npx dangol <command>`), Node only. Each prints JSON with --json. */
 import { parseArgs } from "node:util";
 import { runClvCommand } from "./cli/clv.ts";
+import { runImportCommand } from "./cli/import.ts";
 
 const usage = `usage: dangol <command> [--json]
 
 commands:
   migrate     apply db/migrations to DATABASE_PATH
   seed-demo   add the demo coalition program to DATABASE_PATH
-  clv fit     fit the CLV models to a transaction file (dangol clv --help)`;
+  recompute   rebuild RFM scores, refit the CLV models and rescore every member
+  import      members or a purchase history from a file (dangol import --help)
+  clv fit     fit the CLV models to a transaction file or the database (dangol clv --help)`;
 
 async function main(argv: string[]) {
   // clv reads a file, not the database, and has its own flags; loading the app for it would
   // triple its start-up time, so the database commands import what they need here.
   if (argv[0] === "clv") return runClvCommand(argv.slice(1));
+  // import opens the database itself, once its flags and file have been checked.
+  if (argv[0] === "import") return runImportCommand(argv.slice(1));
   const [{ migrateSqlite }, { parseConfig }, { openNodeDeps }, { seedDemo }] = await Promise.all([
     import("../db/sqlite.ts"),
     import("./config.ts"),
@@ -38,6 +43,15 @@ async function main(argv: string[]) {
         migrateSqlite(database);
         const result = await seedDemo(deps);
         print({ ok: true, ...result }, `seeded ${result.partners} partners (${result.stores} stores, ${result.offers} offers), ${result.members} members and ${result.purchases} purchases (${result.refunds} refunded)`);
+        return 0;
+      }
+      case "recompute": {
+        const { recompute } = await import("./services/recompute.ts");
+        // Progress for a person watching; nothing when the output goes to a file or a pipe.
+        const progress = process.stderr.isTTY ? (step: string, done: number, total: number) => process.stderr.write(`\r${step} ${Math.round(done)}/${Math.round(total)}   `) : undefined;
+        const result = await recompute(deps, progress);
+        if (progress) process.stderr.write("\n");
+        print({ ok: true, ...result }, `scored ${result.members} members (${result.buyers} buyers) in ${(result.durationMs / 1000).toFixed(1)} s`);
         return 0;
       }
       default:

@@ -18,6 +18,8 @@ export const ConfigSchema = z.object({
   MEMBER_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).max(30 * 86_400).default(7 * 86_400),
   /** How often the points jobs run on Node (release, expiry, notices, tiers); 0 turns them off. */
   POINTS_JOB_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+  /** Rebuild scores, models and segments this often (0: only on demand). */
+  RECOMPUTE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(86_400),
   CARD_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(120).default(90),
 });
 

@@ -14,6 +14,7 @@ import { type Config, parseConfig } from "./config.ts";
 import { createDeps, type Deps, type DocsAssets } from "./deps.ts";
 import { describeError } from "./lib/log.ts";
 import { runPointsJobs } from "./services/points-jobs.ts";
+import { recompute, recomputeLogFields } from "./services/recompute.ts";
 import { prepareInstallation } from "./services/bootstrap.ts";
 
 /** The server writes through a writer thread (see db/sqlite.ts); short-lived tools need none. */
@@ -55,12 +56,12 @@ function serveHttp(config: Config) {
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
     deps.logger.info("listening", { host: info.address, port: info.port, pid: process.pid });
   });
-  const jobs = schedulePointsJobs(deps, config);
+  const jobs = scheduleJobs(deps, config);
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
-    clearInterval(jobs);
+    for (const timer of jobs) clearInterval(timer);
     deps.logger.info("shutting down", { signal, pid: process.pid });
     // Stop accepting, let in-flight requests finish, then close the database file cleanly.
     server.close(() => {
@@ -75,24 +76,31 @@ function serveHttp(config: Config) {
 // In a cluster one worker runs the scheduled jobs; the primary hands the role on if it dies.
 const JOBS_ROLE_ENV = "DANGOL_RUNS_JOBS";
 
-/** The points jobs on an interval, in one process only. */
-function schedulePointsJobs(deps: Deps, config: Config) {
-  const seconds = config.POINTS_JOB_INTERVAL_SECONDS;
+/** A scheduled job on an interval, in one process only; a run still going skips the next tick. */
+function scheduleJob(deps: Deps, name: string, seconds: number, run: () => Promise<object>) {
   if (seconds === 0 || (cluster.isWorker && process.env[JOBS_ROLE_ENV] !== "1")) return undefined;
   let running = false;
   const timer = setInterval(async () => {
     if (running) return;
     running = true;
     try {
-      deps.logger.info("points jobs", { pid: process.pid, ...(await runPointsJobs(deps)) });
+      deps.logger.info(name, { pid: process.pid, ...(await run()) });
     } catch (error) {
-      deps.logger.error("points jobs failed", { error: describeError(error) });
+      deps.logger.error(`${name} failed`, { error: describeError(error) });
     } finally {
       running = false;
     }
   }, seconds * 1000);
   timer.unref();
   return timer;
+}
+
+/** The points jobs every few minutes; the recompute (scores, models, segments) daily by default. */
+function scheduleJobs(deps: Deps, config: Config) {
+  return [
+    scheduleJob(deps, "points jobs", config.POINTS_JOB_INTERVAL_SECONDS, () => runPointsJobs(deps)),
+    scheduleJob(deps, "recompute", config.RECOMPUTE_INTERVAL_SECONDS, async () => recomputeLogFields(await recompute(deps))),
+  ];
 }
 
 async function main() {

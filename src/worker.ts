@@ -9,6 +9,10 @@ import { parseConfig } from "./config.ts";
 import { createDeps, type Deps } from "./deps.ts";
 import { runPointsJobs } from "./services/points-jobs.ts";
 import { prepareInstallation } from "./services/bootstrap.ts";
+import { recompute, recomputeLogFields } from "./services/recompute.ts";
+
+/** Must match the second cron in wrangler.toml: 03:00 in Korea. */
+const RECOMPUTE_CRON = "0 18 * * *";
 
 export interface Env {
   DB: Parameters<typeof openD1>[0];
@@ -39,10 +43,14 @@ export default {
     await ready;
     return app.fetch(request, env, ctx);
   },
-  /** The cron trigger in wrangler.toml: the points jobs (each step safe to run twice). */
-  async scheduled(_controller: unknown, env: Env, ctx: ExecutionContext): Promise<void> {
+  /** The cron triggers in wrangler.toml: the daily recompute, and the points jobs (each safe to run twice). */
+  async scheduled(controller: { cron: string }, env: Env, ctx: ExecutionContext): Promise<void> {
     const { deps, ready } = appFor(env);
     await ready;
-    ctx.waitUntil(runPointsJobs(deps).then((report) => deps.logger.info("points jobs", { ...report })));
+    if (controller.cron === RECOMPUTE_CRON) {
+      ctx.waitUntil(recompute(deps).then((summary) => deps.logger.info("recompute", recomputeLogFields(summary))));
+    } else {
+      ctx.waitUntil(runPointsJobs(deps).then((report) => deps.logger.info("points jobs", { ...report })));
+    }
   },
 };

@@ -1,26 +1,25 @@
 /**
  * `dangol clv fit <file>`: fits BG/NBD and Gamma-Gamma to a transaction file and, with a holdout,
- * checks the forecast against it. Node only (reads the file); the work is in services/clv-fit.ts.
+ * checks the forecast against it; `--from-db` fits the purchases stored in the database instead.
+ * Node only; the work is in services/clv-fit.ts and services/clv-stored.ts.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import {
-  fitTransactionLines,
-  parseCalendarDate,
-  TransactionFileError,
-  type ClvFitReport,
-  type ColumnRef,
-  type DateFormat,
-  type Delimiter,
-} from "../services/clv-fit.ts";
+import { fitTransactionLines, TransactionFileError, type ClvFitReport, type DateFormat } from "../services/clv-fit.ts";
+import type { StoredPurchasesFitOptions } from "../services/clv-stored.ts";
+import { count, currencyScaleOf, delimiterOf, fixed, optionalColumn, optionalDate, UsageError, withDatabase, withoutByteOrderMark } from "./args.ts";
+import { createProgress } from "./progress.ts";
 
 export const clvUsage = `usage: dangol clv fit <transactions file> [options]
+       dangol clv fit --from-db [--unit, --calibration-end, --holdout-end, --currency-scale, --json]
 
 Fits BG/NBD (repeat purchases) and Gamma-Gamma (spend per purchase) to a purchase log, one purchase
-a line. Same-day purchases of a customer count as one; the first purchase is not a repeat.
+a line, or with --from-db to the purchase interactions in DATABASE_PATH (made at tills or imported),
+each on its local date in the program's time zone. Same-day purchases of a customer count as one;
+the first purchase is not a repeat.
 
 options:
   --id-col COL           customer id column: 1-based number or header name
@@ -35,12 +34,11 @@ options:
   --unit week|day        time unit of t_x, T, α and the holdout (default: week)
   --calibration-end DATE last day of calibration, YYYY-MM-DD (default: the last purchase date)
   --holdout-end DATE     last day of the holdout (default: the last purchase date, if after calibration)
+  --from-db              fit the purchases stored in DATABASE_PATH instead of a file
+  --currency-scale N     with --from-db: minor units per unit of the money reported (100: cents as dollars; default 1)
   --json                 print one JSON object instead of a summary
 
 exit codes: 0 fitted, 1 no usable rows, 2 bad usage`;
-
-/** A problem with the command line itself: exit code 2. */
-class UsageError extends Error {}
 
 /** Runs `clv …` with the arguments after "clv"; resolves to the exit code. */
 export async function runClvCommand(argv: string[]): Promise<number> {
@@ -65,6 +63,9 @@ export async function runClvCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** Flags that describe a transaction file: meaningless with --from-db. */
+const fileFlags = ["id-col", "date-col", "amount-col", "delimiter", "no-header", "date-format"] as const;
+
 async function fit(argv: string[]): Promise<number> {
   const { values, positionals } = parseUsage(argv);
   const [subcommand, path, ...extra] = positionals;
@@ -73,50 +74,72 @@ async function fit(argv: string[]): Promise<number> {
     return 0;
   }
   if (subcommand !== "fit") throw new UsageError(subcommand ? `unknown clv command: ${subcommand}` : "missing command: fit");
-  if (!path) throw new UsageError("missing the transactions file");
+  const fromDatabase = values["from-db"];
+  if (fromDatabase && path) throw new UsageError("--from-db reads the database: give no file");
+  if (!fromDatabase && !path) throw new UsageError("missing the transactions file (or --from-db)");
   if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
   const unit = values.unit;
   if (unit !== "week" && unit !== "day") throw new UsageError(`--unit must be week or day, not ${unit}`);
-  const dateFormat = values["date-format"].toUpperCase().replace(/^AUTO$/, "auto");
-  if (!isDateFormat(dateFormat)) throw new UsageError(`--date-format must be auto, YYYYMMDD, YYYY-MM-DD or ISO, not ${dateFormat}`);
   const calibrationEndAt = optionalDate("--calibration-end", values["calibration-end"]);
   const holdoutEndAt = optionalDate("--holdout-end", values["holdout-end"]);
   if (holdoutEndAt !== undefined && calibrationEndAt === undefined) throw new UsageError("--holdout-end needs --calibration-end");
   if (holdoutEndAt !== undefined && calibrationEndAt !== undefined && holdoutEndAt < calibrationEndAt) {
     throw new UsageError("--holdout-end is before --calibration-end");
   }
+  const periods = { timeUnit: unit, calibrationEndAt, holdoutEndAt } as const;
+
+  if (fromDatabase) {
+    const fileFlag = fileFlags.find((flag) => values[flag] !== undefined);
+    if (fileFlag) throw new UsageError(`--${fileFlag} describes a file; --from-db reads the database`);
+    const currencyScale = values["currency-scale"] === undefined ? 1 : currencyScaleOf(values["currency-scale"]);
+    return fitFromDatabase({ ...periods, currencyScale }, values.json);
+  }
+  if (!path) throw new UsageError("missing the transactions file");
+  if (values["currency-scale"] !== undefined) throw new UsageError("--currency-scale goes with --from-db (a file's amounts are read as written)");
+  const dateFormat = (values["date-format"] ?? "auto").toUpperCase().replace(/^AUTO$/, "auto");
+  if (!isDateFormat(dateFormat)) throw new UsageError(`--date-format must be auto, YYYYMMDD, YYYY-MM-DD or ISO, not ${dateFormat}`);
   const fileStat = await stat(path).catch(() => undefined);
   if (!fileStat?.isFile()) throw new UsageError(`no such file: ${path}`);
 
   const stream = createReadStream(path, { encoding: "utf8" });
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  // Progress only on a terminal: a redirected stderr should hold errors, not a counter.
-  const drawProgress = Boolean(process.stderr.isTTY);
+  const progress = createProgress();
   let report: ClvFitReport;
   try {
     report = await fitTransactionLines(withoutByteOrderMark(lines), {
       format: {
-        delimiter: delimiterOf(values.delimiter),
+        delimiter: delimiterOf(values.delimiter ?? "auto"),
         header: !values["no-header"],
         idColumn: optionalColumn("--id-col", values["id-col"]),
         dateColumn: optionalColumn("--date-col", values["date-col"]),
         amountColumn: optionalColumn("--amount-col", values["amount-col"]),
         dateFormat,
       },
-      timeUnit: unit,
-      calibrationEndAt,
-      holdoutEndAt,
-      onProgress: drawProgress
-        ? ({ stage, linesRead }) =>
-            process.stderr.write(`\r\x1b[K${stage === "reading" ? "read" : "fitting on"} ${count(linesRead)} lines`)
-        : undefined,
+      ...periods,
+      onProgress: ({ stage, linesRead }) =>
+        progress.update(stage === "reading" ? stream.bytesRead / fileStat.size : 1, `${stage === "reading" ? "read" : "fitting on"} ${count(linesRead)} lines`),
     });
   } finally {
-    if (drawProgress) process.stderr.write("\r\x1b[K");
+    progress.end();
     lines.close();
     stream.destroy();
   }
   console.log(values.json ? JSON.stringify({ ok: true, file: path, ...report }) : describeReport(basename(path), report));
+  return 0;
+}
+
+/** `clv fit --from-db`: the purchase interactions in DATABASE_PATH, made at tills or imported. */
+async function fitFromDatabase(options: Omit<StoredPurchasesFitOptions, "onProgress">, json: boolean): Promise<number> {
+  const { fitStoredPurchases } = await import("../services/clv-stored.ts");
+  const progress = createProgress();
+  const report = await withDatabase((deps) =>
+    fitStoredPurchases(deps, {
+      ...options,
+      onProgress: ({ stage, linesRead }) => progress.update(undefined, `${stage === "reading" ? "read" : "fitting on"} ${count(linesRead)} purchases`),
+    }),
+  ).finally(() => progress.end());
+  const source = `purchase interactions in ${process.env.DATABASE_PATH || "the database"}`;
+  console.log(json ? JSON.stringify({ ok: true, source: "database", ...report }) : describeReport(source, report, "rows"));
   return 0;
 }
 
@@ -130,12 +153,14 @@ function parseUsage(argv: string[]) {
         "id-col": { type: "string" },
         "date-col": { type: "string" },
         "amount-col": { type: "string" },
-        delimiter: { type: "string", default: "auto" },
-        "no-header": { type: "boolean", default: false },
-        "date-format": { type: "string", default: "auto" },
+        delimiter: { type: "string" },
+        "no-header": { type: "boolean" },
+        "date-format": { type: "string" },
         unit: { type: "string", default: "week" },
         "calibration-end": { type: "string" },
         "holdout-end": { type: "string" },
+        "from-db": { type: "boolean", default: false },
+        "currency-scale": { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -150,50 +175,10 @@ function isDateFormat(value: string): value is DateFormat {
   return value === "auto" || value === "YYYYMMDD" || value === "YYYY-MM-DD" || value === "ISO";
 }
 
-function delimiterOf(value: string): Delimiter {
-  const named: Record<string, Delimiter> = { auto: "auto", comma: ",", tab: "\t", "\\t": "\t", semicolon: ";", whitespace: "whitespace", space: "whitespace" };
-  const delimiter = named[value] ?? value;
-  if (delimiter !== "auto" && delimiter !== "whitespace" && delimiter.length !== 1) {
-    throw new UsageError(`--delimiter must be comma, tab, semicolon, whitespace or one character, not ${JSON.stringify(value)}`);
-  }
-  if (delimiter === '"') throw new UsageError("--delimiter cannot be a quote");
-  return delimiter;
-}
-
-function optionalColumn(flag: string, value: string | undefined): ColumnRef | undefined {
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value)) {
-    const index = Number(value);
-    if (index < 1) throw new UsageError(`${flag} counts columns from 1`);
-    return { index };
-  }
-  if (value.trim() === "") throw new UsageError(`${flag} needs a column number or header name`);
-  return { name: value };
-}
-
-function optionalDate(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const at = parseCalendarDate(value, "auto");
-  if (at === undefined) throw new UsageError(`${flag} must be a date such as 1997-09-30, not ${JSON.stringify(value)}`);
-  return at;
-}
-
-/** Drops a UTF-8 byte-order mark from the first line, as spreadsheet exports often start with one. */
-async function* withoutByteOrderMark(lines: AsyncIterable<string>): AsyncIterable<string> {
-  let first = true;
-  for await (const line of lines) {
-    yield first ? line.replace(/^\uFEFF/, "") : line;
-    first = false;
-  }
-}
-
-const count = (n: number) => n.toLocaleString("en-US");
-const fixed = (n: number, digits: number) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
 /** The report as a few readable lines. */
-export function describeReport(file: string, report: ClvFitReport): string {
+export function describeReport(file: string, report: ClvFitReport, rowsName = "lines"): string {
   const out: string[] = [];
-  out.push(`${file}: ${count(report.lines)} lines, ${count(report.transactions)} purchases, ${count(report.rejected.count)} rejected`);
+  out.push(`${file}: ${count(report.lines)} ${rowsName}, ${count(report.transactions)} purchases, ${count(report.rejected.count)} rejected`);
   for (const r of report.rejected.lines) out.push(`  line ${r.line}: ${r.reason}`);
   if (report.rejected.count > report.rejected.lines.length) out.push(`  … and ${count(report.rejected.count - report.rejected.lines.length)} more`);
   const later = report.customersAfterCalibration > 0 ? ` (${count(report.customersAfterCalibration)} more first bought after it)` : "";

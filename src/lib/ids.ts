@@ -21,6 +21,7 @@ export const idPrefixes = {
   store: "sto",
   offer: "ofr",
   interaction: "int",
+  segment: "seg",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -15,6 +15,7 @@ import { cryptoRandomBytes } from "../lib/ids.ts";
 import { signToken, TokenRejected, verifyToken, type VerifyFailure } from "../lib/jwt.ts";
 import { activeCardOf, findCardById, findCardByNumber } from "./cards.ts";
 import { balanceOf } from "./ledger.ts";
+import { recordedInteractionStatements } from "./interactions.ts";
 import { findMemberRow } from "./members.ts";
 import { memberOffers } from "./offers.ts";
 import type { Principal } from "./principal.ts";
@@ -122,9 +123,23 @@ export async function resolvePresentedCard(deps: Deps, input: { token?: string |
   return { card, tokenJti, member: await findMemberRow(deps, card.memberId) };
 }
 
-/** What a partner's till learns from a presented card: enough to serve the member, no contact details. */
+/**
+ * What a partner's till learns from a presented card: enough to serve the member, no contact
+ * details. The scan itself is an interaction of the member's (a visit, even without a purchase).
+ */
 export async function verifyPresentment(deps: Deps, actor: Principal, input: { token?: string | undefined; cardNumber?: string | undefined }): Promise<PosSummary> {
   const { card, member } = await resolvePresentedCard(deps, input);
+  await deps.database.atomic(
+    recordedInteractionStatements(deps, {
+      memberId: member.id,
+      kind: "card_scan",
+      channel: "store",
+      partnerId: actor.role === "partner" ? actor.partnerId : null,
+      reference: card.number,
+      attributes: { presented: input.token !== undefined ? "qr_token" : "card_number" },
+      occurredAt: deps.clock(),
+    }),
+  );
   const balance = await balanceOf(deps, member.id);
   const { items } = await memberOffers(deps, actor, member.id);
   return {

@@ -2,7 +2,8 @@
  * Fits the CLV models to a transaction file: reads its lines one at a time (any delimiter, any
  * column order), summarises each customer on the fly, fits BG/NBD and Gamma-Gamma, and compares the
  * BG/NBD forecast with the holdout period when there is one. No runtime here: the lines come from any
- * (async) iterable, so the CLI feeds it a file and a test feeds it an array.
+ * (async) iterable, so the CLI feeds it a file and a test feeds it an array. The same fit runs on the
+ * purchase interactions stored in the database (services/clv-stored.ts).
  */
 import {
   compressCustomers,
@@ -15,26 +16,33 @@ import {
   type GammaGammaFit,
   type TimeUnit,
 } from "../domain/clv/index.ts";
-import { createSummaryAccumulator } from "../domain/clv/summary-stream.ts";
+import { createSummaryAccumulator, type SummaryAccumulator } from "../domain/clv/summary-stream.ts";
+import {
+  ColumnNotFoundError,
+  detectDelimiter,
+  parseCalendarDate,
+  resolveColumns,
+  splitFields,
+  type ColumnRef,
+  type DateFormat,
+  type Delimiter,
+} from "../domain/delimited.ts";
 
 const MS_PER_DAY = 86_400_000;
 
-/** A column by its 1-based position or by its header name (case-insensitive). */
-export type ColumnRef = { index: number } | { name: string };
-
-export type DateFormat = "auto" | "YYYYMMDD" | "YYYY-MM-DD" | "ISO";
-
-/** "auto" picks tab, comma or whitespace runs from the first line; otherwise one character, or runs of whitespace. */
-export type Delimiter = "auto" | "whitespace" | string;
+// The file-reading pieces live in domain/delimited.ts; the CLI and tests know them from here too.
+export { detectDelimiter, parseCalendarDate, splitFields, type ColumnRef, type DateFormat, type Delimiter };
 
 export interface TransactionFileFormat {
   delimiter: Delimiter;
   /** Whether the first non-blank line names the columns. */
   header: boolean;
   /** By default, the first header name in {@link DEFAULT_COLUMN_NAMES}, or columns 1, 2, 3 without a header. */
-  idColumn?: ColumnRef;
-  dateColumn?: ColumnRef;
-  amountColumn?: ColumnRef;
+  idColumn?: ColumnRef | undefined;
+  dateColumn?: ColumnRef | undefined;
+  amountColumn?: ColumnRef | undefined;
+  /** The source's own id of each transaction, read only when given (importers use it as the line's key). */
+  txnIdColumn?: ColumnRef | undefined;
   dateFormat: DateFormat;
 }
 
@@ -66,68 +74,11 @@ export interface RejectedLine {
 }
 
 export type ParsedLine =
-  | { kind: "transaction"; customerId: string; at: number; amount: number }
+  | { kind: "transaction"; customerId: string; at: number; amount: number; txnId?: string }
   | { kind: "header" | "blank" }
   | { kind: "rejected"; reason: string };
 
-/** The calendar date written in `text` as UTC midnight, epoch ms; undefined when it is not a date in `format`. */
-export function parseCalendarDate(text: string, format: DateFormat = "auto"): number | undefined {
-  const value = text.trim();
-  let match: RegExpMatchArray | null = null;
-  if (format === "YYYYMMDD" || format === "auto") match = /^(\d{4})(\d{2})(\d{2})$/.exec(value);
-  if (!match && (format === "YYYY-MM-DD" || format === "auto")) match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!match && (format === "ISO" || format === "auto")) {
-    // A date-time is bucketed by the date written in it: the purchase's local day when it carries
-    // an offset, so a 23:30 purchase in Seoul is not moved to the next (UTC) day.
-    match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(value);
-    if (match && (Number(match[4] ?? 0) > 23 || Number(match[5] ?? 0) > 59 || Number(match[6] ?? 0) > 60)) return undefined;
-  }
-  if (!match) return undefined;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const at = Date.UTC(year, month - 1, day);
-  const date = new Date(at);
-  // Date.UTC rolls 1997-02-30 over to March; a real date survives the round trip.
-  const valid = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-  return valid ? at : undefined;
-}
-
-/** The delimiter a line seems to use: a tab if it has one, else a comma, else runs of whitespace. */
-export function detectDelimiter(line: string): Exclude<Delimiter, "auto"> {
-  if (line.includes("\t")) return "\t";
-  if (line.includes(",")) return ",";
-  return "whitespace";
-}
-
-/**
- * A line's fields. With a one-character delimiter, fields may be quoted ("a, b" or "say ""hi""") as in
- * RFC 4180, but a quoted field cannot span lines. Fields are trimmed.
- */
-export function splitFields(line: string, delimiter: Exclude<Delimiter, "auto">): string[] {
-  const text = line.replace(/\r$/, "");
-  if (delimiter === "whitespace") return text.trim().split(/\s+/);
-  if (!text.includes('"')) return text.split(delimiter).map((field) => field.trim());
-  const fields: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (char === '"') quoted = false;
-      else field += char;
-    } else if (char === '"' && field.trim() === "") {
-      quoted = true;
-      field = "";
-    } else if (char === delimiter) {
-      fields.push(field.trim());
-      field = "";
-    } else field += char;
-  }
-  fields.push(field.trim());
-  return fields;
-}
+type TransactionColumns = { id: number; date: number; amount: number; txnId: number | undefined };
 
 /**
  * A line parser for one file: the first non-blank line fixes the delimiter (when "auto") and, with a
@@ -136,24 +87,17 @@ export function splitFields(line: string, delimiter: Exclude<Delimiter, "auto">)
  */
 export function createLineParser(format: TransactionFileFormat): (line: string) => ParsedLine {
   let delimiter: Exclude<Delimiter, "auto"> | undefined = format.delimiter === "auto" ? undefined : format.delimiter;
-  let columns: { id: number; date: number; amount: number } | undefined;
-  if (!format.header) {
-    columns = {
-      id: positionWithoutHeader(format.idColumn, 0),
-      date: positionWithoutHeader(format.dateColumn, 1),
-      amount: positionWithoutHeader(format.amountColumn, 2),
-    };
-  }
+  let columns = format.header ? undefined : transactionColumns(undefined, format);
 
   return (line) => {
     if (line.trim() === "") return { kind: "blank" };
     delimiter ??= detectDelimiter(line);
     const fields = splitFields(line, delimiter);
     if (!columns) {
-      columns = columnsFromHeader(fields, format);
+      columns = transactionColumns(fields, format);
       return { kind: "header" };
     }
-    const needed = Math.max(columns.id, columns.date, columns.amount) + 1;
+    const needed = Math.max(columns.id, columns.date, columns.amount, columns.txnId ?? 0) + 1;
     if (fields.length < needed) return { kind: "rejected", reason: `${fields.length} fields, expected at least ${needed}` };
     const customerId = fields[columns.id] ?? "";
     const dateText = fields[columns.date] ?? "";
@@ -167,36 +111,28 @@ export function createLineParser(format: TransactionFileFormat): (line: string) 
     const amount = amountText === "" ? Number.NaN : Number(amountText);
     if (!Number.isFinite(amount)) return { kind: "rejected", reason: `amount ${JSON.stringify(amountText)} is not a number` };
     if (amount < 0) return { kind: "rejected", reason: `amount ${amountText} is negative (refunds are not netted)` };
-    return { kind: "transaction", customerId, at, amount };
+    if (columns.txnId === undefined) return { kind: "transaction", customerId, at, amount };
+    const txnId = fields[columns.txnId] ?? "";
+    if (txnId === "") return { kind: "rejected", reason: "empty transaction id" };
+    return { kind: "transaction", customerId, at, amount, txnId };
   };
 }
 
-function positionWithoutHeader(column: ColumnRef | undefined, fallback: number): number {
-  if (column === undefined) return fallback;
-  if ("index" in column) return column.index - 1;
-  throw new TransactionFileError("column_not_found", `column "${column.name}" is named, but the file has no header: give its number`);
-}
-
-function columnsFromHeader(header: string[], format: TransactionFileFormat): { id: number; date: number; amount: number } {
-  const normal = (name: string) => name.toLowerCase().replace(/[\s_-]/g, "");
-  const names = header.map(normal);
-  const find = (role: keyof typeof DEFAULT_COLUMN_NAMES, column: ColumnRef | undefined): number => {
-    if (column && "index" in column) {
-      if (column.index > header.length) {
-        throw new TransactionFileError("column_not_found", `${role} column ${column.index} is past the header's ${header.length} columns`);
-      }
-      return column.index - 1;
-    }
-    const candidates = column ? [column.name] : DEFAULT_COLUMN_NAMES[role];
-    for (const candidate of candidates) {
-      const position = names.indexOf(normal(candidate));
-      if (position >= 0) return position;
-    }
-    const wanted = column ? `"${column.name}"` : `(tried ${candidates.join(", ")}; give --${role}-col)`;
-    const hint = column ? "" : " (a file without a header needs --no-header)";
-    throw new TransactionFileError("column_not_found", `no ${role} column ${wanted} in the header: ${header.join(", ")}${hint}`);
-  };
-  return { id: find("id", format.idColumn), date: find("date", format.dateColumn), amount: find("amount", format.amountColumn) };
+/** The columns from the header, or from the numbers given (1, 2, 3 by default) without one. */
+function transactionColumns(header: string[] | undefined, format: TransactionFileFormat): TransactionColumns {
+  try {
+    const found = resolveColumns(header, {
+      id: { column: format.idColumn, names: DEFAULT_COLUMN_NAMES.id, position: 0, required: true },
+      date: { column: format.dateColumn, names: DEFAULT_COLUMN_NAMES.date, position: 1, required: true },
+      amount: { column: format.amountColumn, names: DEFAULT_COLUMN_NAMES.amount, position: 2, required: true },
+      // Only ever read when asked for: no default name, no default position.
+      "txn-id": { column: format.txnIdColumn, names: [], required: false },
+    });
+    return { id: found.id ?? 0, date: found.date ?? 1, amount: found.amount ?? 2, txnId: found["txn-id"] };
+  } catch (error) {
+    if (error instanceof ColumnNotFoundError) throw new TransactionFileError("column_not_found", error.message);
+    throw error;
+  }
 }
 
 export interface ClvFitOptions {
@@ -280,11 +216,25 @@ export async function fitTransactionLines(
       if (rejected.length < maxListed) rejected.push({ line: lineNumber, reason: parsed.reason });
     }
   }
-  const rejectedReport = { count: rejectedCount, lines: rejected };
+  return fitAccumulated(accumulator, { ...options, lines: lineNumber, rejected: { count: rejectedCount, lines: rejected } }, `${lineNumber} lines`);
+}
+
+export type PeriodOptions = Pick<ClvFitOptions, "timeUnit" | "calibrationEndAt" | "holdoutEndAt" | "onProgress">;
+
+/**
+ * Picks the periods, summarises what the accumulator holds and fits; `source` names what was read in
+ * the "no usable rows" error. Shared by the file and the database fits.
+ */
+export function fitAccumulated(
+  accumulator: SummaryAccumulator<string>,
+  options: PeriodOptions & Pick<ClvFitReport, "lines" | "rejected">,
+  source: string,
+): ClvFitReport {
+  const rejectedReport = options.rejected;
   const firstAt = accumulator.firstPurchaseAt;
   const lastAt = accumulator.lastPurchaseAt;
   if (firstAt === undefined || lastAt === undefined) {
-    throw new TransactionFileError("no_usable_rows", `no usable rows in ${lineNumber} lines`, rejectedReport);
+    throw new TransactionFileError("no_usable_rows", `no usable rows in ${source}`, rejectedReport);
   }
 
   const unit = options.timeUnit ?? "week";
@@ -296,12 +246,12 @@ export async function fitTransactionLines(
     const message = `no customer's first purchase is on or before the calibration end ${isoDate(calibrationEndAt)}`;
     throw new TransactionFileError("no_usable_rows", message, rejectedReport);
   }
-  options.onProgress?.({ stage: "fitting", linesRead: lineNumber });
+  options.onProgress?.({ stage: "fitting", linesRead: options.lines });
   const models = fitClvModels(summaries, {
     holdoutLength: holdoutEndAt === undefined ? undefined : (holdoutEndAt - calibrationEndAt) / MS_PER_DAY / DAYS_PER_UNIT[unit],
   });
   return {
-    lines: lineNumber,
+    lines: options.lines,
     transactions: accumulator.transactionCount,
     rejected: rejectedReport,
     customers: summaries.length,

@@ -7,6 +7,7 @@ import { AppError, type FieldError } from "../errors.ts";
 import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { newId } from "../lib/ids.ts";
 import { toE164 } from "../lib/phone.ts";
+import { recordedInteractionStatements } from "./interactions.ts";
 
 export type Gender = "female" | "male" | "other" | "undisclosed";
 export type ConsentChannel = "email" | "sms" | "push";
@@ -136,6 +137,7 @@ export async function enrollMember(deps: Deps, input: EnrollInput): Promise<Memb
       }),
       db.insert(memberBalances).values({ memberId: id, updatedAt: now }),
       ...consentRows.map((row) => db.insert(consents).values(row)),
+      ...recordedInteractionStatements(deps, { memberId: id, kind: "enrolment", channel: "system", occurredAt: now }),
     ]),
   );
   return getMember(deps, id);

@@ -14,7 +14,7 @@ import { toE164 } from "../lib/phone.ts";
 import { actorIdOf, auditStatement } from "./audit.ts";
 import type { Principal } from "./principal.ts";
 
-export const partnerScopes = ["cards:verify", "purchases:write", "offers:write", "statements:read"] as const;
+export const partnerScopes = ["cards:verify", "purchases:write", "offers:write", "statements:read", "interactions:write"] as const;
 export type PartnerScope = (typeof partnerScopes)[number];
 
 export const PARTNER_KEY_PREFIX = "dg_pk_";

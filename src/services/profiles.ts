@@ -104,3 +104,34 @@ export function contactProfileStatements(deps: Deps, c: { memberId: string; at: 
         satisfaction_count = satisfaction_count + ${c.satisfaction === undefined ? 0 : 1}`,
   );
 }
+
+/** What a batch of such interactions adds to one member's profile, summed before writing. */
+export interface InteractionTotals {
+  memberId: string;
+  count: number;
+  lastAt: number;
+  /** The latest contact among them; null when none was one. */
+  lastContactAt: number | null;
+  satisfactionSum: number;
+  satisfactionCount: number;
+}
+
+/**
+ * contactProfileStatements for many members in one statement: the totals travel as one JSON
+ * parameter (D1 binds at most 100 per statement), so an ingested batch costs one profile write,
+ * not one per event.
+ */
+export function interactionTotalsStatement(deps: Deps, totals: InteractionTotals[]): Statement {
+  const field = (name: keyof InteractionTotals) => sql.raw(`json_extract(value, '$.${name}')`);
+  return sql`INSERT INTO member_profiles (member_id, interaction_count, last_interaction_at, last_contact_at, satisfaction_sum, satisfaction_count, updated_at)
+             SELECT ${field("memberId")}, ${field("count")}, ${field("lastAt")}, ${field("lastContactAt")}, ${field("satisfactionSum")}, ${field("satisfactionCount")}, ${deps.clock()}
+             FROM json_each(${JSON.stringify(totals)}) WHERE true
+             ON CONFLICT (member_id) DO UPDATE SET
+               interaction_count = interaction_count + excluded.interaction_count,
+               last_interaction_at = MAX(COALESCE(last_interaction_at, excluded.last_interaction_at), excluded.last_interaction_at),
+               last_contact_at = CASE WHEN excluded.last_contact_at IS NULL THEN last_contact_at
+                                      ELSE MAX(COALESCE(last_contact_at, excluded.last_contact_at), excluded.last_contact_at) END,
+               satisfaction_sum = satisfaction_sum + excluded.satisfaction_sum,
+               satisfaction_count = satisfaction_count + excluded.satisfaction_count,
+               updated_at = excluded.updated_at`;
+}

@@ -6,6 +6,7 @@ import type { Deps } from "../deps.ts";
 import type { Program } from "../domain/program.ts";
 import { evaluateTier, TIER_TERM_MS } from "../domain/tiers.ts";
 import { newId } from "../lib/ids.ts";
+import { recordedInteractionStatements } from "./interactions.ts";
 
 export interface MemberTier {
   memberId: string;
@@ -23,8 +24,17 @@ export function tierStatements(deps: Deps, program: Program, current: MemberTier
   const guard = and(eq(members.id, current.memberId), eq(members.tier, current.tier), current.requalifyAt === null ? isNull(members.tierRequalifyAt) : eq(members.tierRequalifyAt, current.requalifyAt));
   const statements: Statement[] = [db.update(members).set({ tier: decision.tier, tierRequalifyAt: decision.requalifyAt, updatedAt: now }).where(guard)];
   if (decision.changed) {
+    const id = newId("tierChange", now);
     statements.push(
-      db.insert(tierHistory).values({ id: newId("tierChange", now), memberId: current.memberId, fromTier: current.tier, toTier: decision.tier, reason: decision.reason, qualifyingPoints, at: now }),
+      db.insert(tierHistory).values({ id, memberId: current.memberId, fromTier: current.tier, toTier: decision.tier, reason: decision.reason, qualifyingPoints, at: now }),
+      ...recordedInteractionStatements(deps, {
+        memberId: current.memberId,
+        kind: "tier_change",
+        channel: "system",
+        reference: id,
+        attributes: { fromTier: current.tier, toTier: decision.tier, reason: decision.reason, qualifyingPoints },
+        occurredAt: now,
+      }),
     );
   }
   return statements;

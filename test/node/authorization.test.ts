@@ -100,6 +100,12 @@ async function newOffer({ w }: Ctx): Promise<Record<string, string>> {
   return { offerId: offer.id };
 }
 
+/** A new segment, for a case to read, change or refresh. */
+async function newSegment({ w }: Ctx): Promise<Record<string, string>> {
+  const segment = await adminJson<{ id: string }>(w.t, "POST", "/v1/segments", 201, { name: `Segment ${nextId()}`, rule: { attr: "tier", op: "eq", value: "gold" } });
+  return { segmentId: segment.id };
+}
+
 async function purchaseRecord(ctx: Ctx) {
   return adminJson<{ refundedMinor: number; status: string; pointsClawedBack: number }>(ctx.w.t, "GET", `/v1/purchases/${ctx.vars.purchaseId}`, 200);
 }
@@ -367,6 +373,19 @@ const matrix: Record<string, Row> = {
   "GET /v1/members/{memberId}/offers": { allow: [...STAFF, "partner", "memberSelf"], ok: 200 },
   // The 360 view holds contact details: staff (saying why) and the member itself, never a partner.
   "GET /v1/members/{memberId}/profile": { allow: [...STAFF, "memberSelf"], ok: 200, query: () => "reason=support_call" },
+  // Interactions: admins send events (a partner key needs interactions:write, which the partner
+  // principal's key lacks: see test/node/interactions.test.ts); staff and the member itself read them.
+  "POST /v1/interactions": {
+    allow: ADMINS,
+    ok: 200,
+    fresh: "member",
+    setup: async () => ({ eventId: `auth-${nextId()}` }),
+    body: ({ subject, vars }) => ({ events: [{ eventId: vars.eventId, memberId: subject.member.id, kind: "call", channel: "call_centre", occurredAt: "2026-03-02T08:00:00Z" }] }),
+    unchanged: async ({ w, subject }) => {
+      expect((await adminJson<{ items: unknown[] }>(w.t, "GET", `/v1/members/${subject.member.id}/interactions?kind=call`, 200)).items).toEqual([]);
+    },
+  },
+  "GET /v1/members/{memberId}/interactions": { allow: [...STAFF, "memberSelf"], ok: 200 },
   "POST /v1/purchases/quote": {
     allow: ["partner", ...ADMINS],
     ok: 200,
@@ -379,6 +398,58 @@ const matrix: Record<string, Row> = {
       ...(role === "partner" ? {} : { partnerId: w.partner.id }),
     }),
     unchanged: noPointsMoved,
+  },
+
+  // Segments: staff preview, save, read, change and refresh them; never a partner or a member.
+  "POST /v1/segments/preview": { allow: STAFF, ok: 200, body: () => ({ rule: { attr: "tier", op: "eq", value: "gold" } }) },
+  "POST /v1/segments": {
+    allow: STAFF,
+    ok: 201,
+    setup: async () => ({ segmentName: `Segment ${nextId()}` }),
+    body: ({ vars }) => ({ name: vars.segmentName, rule: { attr: "tier", op: "eq", value: "gold" } }),
+    unchanged: async ({ w, vars }) => {
+      const page = await adminJson<{ items: { name: string }[] }>(w.t, "GET", "/v1/segments?limit=100", 200);
+      expect(page.items.map((s) => s.name)).not.toContain(vars.segmentName);
+    },
+  },
+  "GET /v1/segments": { allow: STAFF, ok: 200 },
+  "GET /v1/segments/{segmentId}": { allow: STAFF, ok: 200, setup: newSegment },
+  "PATCH /v1/segments/{segmentId}": {
+    allow: STAFF,
+    ok: 200,
+    setup: newSegment,
+    body: () => ({ name: "Renamed" }),
+    unchanged: async ({ w, vars }) => {
+      expect((await adminJson<{ name: string }>(w.t, "GET", `/v1/segments/${vars.segmentId}`, 200)).name).not.toBe("Renamed");
+    },
+  },
+  "GET /v1/segments/{segmentId}/members": { allow: STAFF, ok: 200, setup: newSegment },
+  "POST /v1/segments/{segmentId}/refresh": { allow: STAFF, ok: 200, setup: newSegment },
+  // Custom member attributes: admins declare keys and set values; staff read; a member reads its own.
+  "GET /v1/custom-attributes": { allow: STAFF, ok: 200 },
+  "PUT /v1/custom-attributes/{key}": {
+    allow: ADMINS,
+    ok: 200,
+    setup: async () => ({ key: `k_${nextId().replace(/[^a-z0-9]/g, "_")}` }),
+    body: () => ({ type: "text" }),
+    unchanged: async ({ w, vars }) => {
+      const declared = await adminJson<{ items: { key: string }[] }>(w.t, "GET", "/v1/custom-attributes", 200);
+      expect(declared.items.map((a) => a.key)).not.toContain(vars.key);
+    },
+  },
+  "GET /v1/members/{memberId}/attributes": { allow: [...STAFF, "memberSelf"], ok: 200 },
+  "PUT /v1/members/{memberId}/attributes": {
+    allow: ADMINS,
+    ok: 200,
+    fresh: "member",
+    setup: async ({ w }) => {
+      await adminJson(w.t, "PUT", "/v1/custom-attributes/occupation", 200, { type: "text" });
+      return {};
+    },
+    body: () => ({ attributes: { occupation: "engineer" } }),
+    unchanged: async ({ w, subject }) => {
+      expect(await adminJson(w.t, "GET", `/v1/members/${subject.member.id}/attributes`, 200)).toEqual({ memberId: subject.member.id, attributes: {} });
+    },
   },
 
   // Points: staff and the member itself read; only admins adjust.
@@ -414,6 +485,11 @@ const matrix: Record<string, Row> = {
   "GET /v1/admin/signing-keys": { allow: ADMINS, ok: 200 },
   "POST /v1/admin/signing-keys/rotate": { allow: ADMINS, ok: 201 },
   "POST /v1/jobs/points": { allow: ADMINS, ok: 200 },
+  "POST /v1/jobs/recompute": { allow: ADMINS, ok: 200 },
+  // Analytics: aggregates over the whole base, for staff only.
+  "GET /v1/analytics/rfm": { allow: STAFF, ok: 200 },
+  "GET /v1/analytics/pareto": { allow: STAFF, ok: 200 },
+  "GET /v1/analytics/clv": { allow: STAFF, ok: 200 },
   "GET /v1/admin/ledger/check": { allow: ADMINS, ok: 200 },
   "DELETE /v1/admin/signing-keys/{kid}": {
     allow: ADMINS,

@@ -15,12 +15,15 @@ const LISTS = [
   "/v1/admin/signing-keys",
   "/v1/members",
   "/v1/members/{memberId}/cards",
+  "/v1/members/{memberId}/interactions",
   "/v1/members/{memberId}/ledger",
   "/v1/offers",
   "/v1/outbox",
   "/v1/partners",
   "/v1/partners/{partnerId}/keys",
   "/v1/partners/{partnerId}/stores",
+  "/v1/segments",
+  "/v1/segments/{segmentId}/members",
   "/v1/staff",
 ];
 
@@ -44,7 +47,13 @@ beforeAll(async () => {
   await givenStaff(t, "admin");
   await expectStatus(await t.call("POST", "/v1/admin/signing-keys/rotate"), 201);
   for (let i = 0; i < 3; i++) await expectStatus(await purchase(t, partner, replacement, { amountMinor: 5_000 }), 201);
-  Object.assign(paths, { memberId: a.id, partnerId: partner.id });
+  // Two segments, each with both members (both basic).
+  const segments: string[] = [];
+  for (const name of ["basic", "basic too"]) {
+    const res = await expectStatus(await t.call("POST", "/v1/segments", { body: { name, rule: { attr: "tier", op: "eq", value: "basic" } } }), 201);
+    segments.push(((await res.json()) as { id: string }).id);
+  }
+  Object.assign(paths, { memberId: a.id, partnerId: partner.id, segmentId: segments[0] });
 });
 
 async function listEndpoints(): Promise<string[]> {

@@ -100,10 +100,8 @@ describe("the profile, kept up to date incrementally", () => {
             await expectStatus(await t.call("POST", "/v1/jobs/points"), 200);
           }
         }
-        const scratch = fromScratch(t, member.id);
-        // No purchase ever went through: there is no profile yet, and nothing to have one for.
-        if (scratch.purchase_count === 0) expect(profileRow(t, member.id)).toBeUndefined();
-        else expect(profileRow(t, member.id)).toEqual(scratch);
+        // The profile exists from the enrolment (an interaction), even if no purchase went through.
+        expect(profileRow(t, member.id)).toEqual(fromScratch(t, member.id));
         await expectLedgerBalanced(t);
       }),
       { numRuns: 25 },
@@ -138,6 +136,7 @@ describe("the customer 360 view", () => {
     expect(view.recentInteractions.map((i) => [i.kind, i.partnerId])).toEqual([
       ["purchase", cafe.id],
       ["purchase", cinema.id],
+      ["enrolment", null],
     ]);
     expect(view.scores).toBeNull();
 

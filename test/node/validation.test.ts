@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Problem } from "../../src/errors.ts";
 import { ADMIN_TOKEN, createTestApp, T0, type TestApp } from "../helpers/app.ts";
 import { defaultProgram } from "../../src/domain/program.ts";
+import { INGEST_BODY_LIMIT_BYTES } from "../../src/routes/interactions.ts";
 import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, memberToken, purchase } from "../helpers/factories.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -74,6 +75,8 @@ interface World {
   storeId: string;
   /** An offer of the partner. */
   offerId: string;
+  /** A segment (of gold members). */
+  segmentId: string;
 }
 
 async function makeWorld(): Promise<World> {
@@ -88,7 +91,10 @@ async function makeWorld(): Promise<World> {
   const { id: storeId } = (await store.json()) as { id: string };
   const offer = await expectStatus(await t.call("POST", "/v1/offers", { body: { partnerId: partner.id, name: "10% off", reward: { kind: "percent", percentBps: 1_000 } } }), 201);
   const { id: offerId } = (await offer.json()) as { id: string };
-  return { t, member, card, partner, memberToken: await memberToken(t, member), purchaseId, storeId, offerId };
+  const segment = await expectStatus(await t.call("POST", "/v1/segments", { body: { name: "Gold", rule: { attr: "tier", op: "eq", value: "gold" } } }), 201);
+  const { id: segmentId } = (await segment.json()) as { id: string };
+  await expectStatus(await t.call("PUT", "/v1/custom-attributes/marital_status", { body: { type: "enum", values: ["single", "married"] } }), 200);
+  return { t, member, card, partner, memberToken: await memberToken(t, member), purchaseId, storeId, offerId, segmentId };
 }
 
 /** Fills {param} with real ids, or with the raw (already URL-safe) segment a case gives. */
@@ -103,6 +109,8 @@ function fill(w: World, template: string, overrides: Record<string, string> = {}
     month: "2026-03",
     storeId: w.storeId,
     offerId: w.offerId,
+    segmentId: w.segmentId,
+    key: "marital_status",
   };
   return template.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = overrides[name] ?? (valid[name] === undefined ? undefined : encodeURIComponent(valid[name]));
@@ -434,6 +442,66 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["a reason not in the list", { query: "reason=curiosity", fields: ["reason"] }],
     ["a member id over 64 characters", { params: { memberId: tooLongId }, query: "reason=support_call", fields: ["memberId"] }],
   ],
+  "POST /v1/interactions": [
+    // Only the batch's shape fails it whole; each event is judged on its own (test/node/interactions.test.ts).
+    ["no fields at all", { body: {}, fields: ["events"] }],
+    ["events that are not a list", { body: { events: "x" }, fields: ["events"] }],
+    ["no events", { body: { events: [] }, fields: ["events"] }],
+    ["more than 1,000 events", { body: { events: Array.from({ length: 1_001 }, () => ({})) }, fields: ["events"] }],
+    ["an unknown field", { body: { events: [{}], source: "crm" }, fields: ["source"] }],
+  ],
+  "GET /v1/members/{memberId}/interactions": [
+    ["a kind not in the list", { query: "kind=fax", fields: ["kind"] }],
+    ["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }],
+  ],
+
+  // Segments (the rule's own errors, node by node, are in test/node/segments.test.ts).
+  "POST /v1/segments/preview": [
+    ["no rule", { body: {}, fields: ["rule"] }],
+    ["a rule that is a string", { body: { rule: "tier = gold" }, fields: ["rule"] }],
+    ["an unknown attribute", { body: { rule: { attr: "colour", op: "eq", value: "red" } }, fields: ["rule.attr"] }],
+    ["an operator its type does not take", { body: { rule: { all: [{ attr: "age", op: "gte", value: 30 }, { attr: "gender", op: "gt", value: "male" }] } }, fields: ["rule.all.1.op"] }],
+    ["an unknown field", { body: { rule: { attr: "tier", op: "eq", value: "gold" }, limit: 5 }, fields: ["limit"] }],
+  ],
+  "POST /v1/segments": [
+    ["no fields at all", { body: {}, fields: ["name", "rule"] }],
+    ["a blank name", { body: { name: "  ", rule: { attr: "tier", op: "eq", value: "gold" } }, fields: ["name"] }],
+    ["a name over 100 characters", { body: { name: long(101), rule: { attr: "tier", op: "eq", value: "gold" } }, fields: ["name"] }],
+    ["a value of the wrong type", { body: { name: "x", rule: { attr: "age", op: "eq", value: "thirty" } }, fields: ["rule.value"] }],
+    ["a segment that does not exist", { body: { name: "x", rule: { attr: "inSegment", op: "eq", value: "seg_nope" } }, fields: ["rule.value"] }],
+    ["an id chosen by the client", { body: { id: "seg_mine", name: "x", rule: { attr: "tier", op: "eq", value: "gold" } }, fields: ["id"] }],
+  ],
+  "GET /v1/segments/{segmentId}": [["a segment id over 64 characters", { params: { segmentId: tooLongId }, fields: ["segmentId"] }]],
+  "PATCH /v1/segments/{segmentId}": [
+    ["nothing to change", { body: {}, fields: ["json"] }],
+    ["a blank name", { body: { name: "" }, fields: ["name"] }],
+    ["a rule missing its operator", { body: { rule: { attr: "tier", value: "gold" } }, fields: ["rule.op"] }],
+    ["a rule that contains the segment itself", { get body() { return { rule: { attr: "inSegment", op: "eq", value: w.segmentId } }; }, fields: ["rule.value"] }],
+    ["an unknown field", { body: { name: "x", memberCount: 3 }, fields: ["memberCount"] }],
+    ["a segment id over 64 characters", { params: { segmentId: tooLongId }, body: { name: "x" }, fields: ["segmentId"] }],
+  ],
+  "GET /v1/segments/{segmentId}/members": [["a segment id over 64 characters", { params: { segmentId: tooLongId }, fields: ["segmentId"] }]],
+  "POST /v1/segments/{segmentId}/refresh": [["a segment id over 64 characters", { params: { segmentId: tooLongId }, fields: ["segmentId"] }]],
+  "PUT /v1/custom-attributes/{key}": [
+    ["no type", { body: {}, fields: ["type"] }],
+    ["a type not in the enum", { body: { type: "date" }, fields: ["type"] }],
+    ["a key with capitals", { params: { key: "MaritalStatus" }, body: { type: "text" }, fields: ["key"] }],
+    ["a key over 40 characters", { params: { key: `k${long(40)}` }, body: { type: "text" }, fields: ["key"] }],
+    ["an enum value twice", { body: { type: "enum", values: ["single", "single"] }, fields: ["values"] }],
+    ["an enum without values", { params: { key: "pets" }, body: { type: "enum" }, fields: ["values"] }],
+    ["a declared key with another type", { body: { type: "number" }, fields: ["type"] }],
+    ["an unknown field", { body: { type: "text", required: true }, fields: ["required"] }],
+  ],
+  "GET /v1/members/{memberId}/attributes": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
+  "PUT /v1/members/{memberId}/attributes": [
+    ["no attributes", { body: {}, fields: ["attributes"] }],
+    ["an empty map", { body: { attributes: {} }, fields: ["attributes"] }],
+    ["a key out of pattern", { body: { attributes: { "Marital Status": "single" } }, fields: ["attributes.Marital Status"] }],
+    ["a value that is a list", { body: { attributes: { marital_status: ["single"] } }, fields: ["attributes.marital_status"] }],
+    ["a value outside the declared enum", { body: { attributes: { marital_status: "complicated" } }, fields: ["attributes.marital_status"] }],
+    ["an undeclared key", { body: { attributes: { shoe_size: 42 } }, fields: ["attributes.shoe_size"] }],
+    ["a member id over 64 characters", { params: { memberId: tooLongId }, body: { attributes: { marital_status: "single" } }, fields: ["memberId"] }],
+  ],
 
   // Points.
   "GET /v1/members/{memberId}/balance": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
@@ -568,8 +636,10 @@ describe.each(withBody.map((o) => [o.key, o] as const))("%s with a body that is 
     await expectProblem(await send('{"name":"x"}', contentType), 415, "unsupported_media_type");
   });
 
-  it("answers a body of more than 64 KiB with 413 payload_too_large", async () => {
-    await expectProblem(await send(JSON.stringify({ name: long(64 * 1024) }), "application/json"), 413, "payload_too_large");
+  // A batch of events may be larger than any other body.
+  const limit = o.key === "POST /v1/interactions" ? INGEST_BODY_LIMIT_BYTES : 64 * 1024;
+  it(`answers a body of more than ${limit / 1024} KiB with 413 payload_too_large`, async () => {
+    await expectProblem(await send(JSON.stringify({ name: long(limit) }), "application/json"), 413, "payload_too_large");
   });
 
   if (o.op.requestBody?.required) {
@@ -713,6 +783,20 @@ describe("no hostile field in an otherwise valid body yields a 5xx", () => {
   // Called once when the cases are collected, for the keys only: `s` is made later, hence the `?.`.
   const validSale = () => ({ card: { number: s?.card.number }, receiptId: `sweep-${++receipt}`, amountMinor: 10_000, currency: "KRW", partnerId: s?.partner.id });
   const validItem = () => ({ sku: "A-1", category: "snacks", amountMinor: 10_000, quantity: 1 });
+  const validEvent = () => ({
+    eventId: `sweep-${++receipt}`,
+    memberId: s?.member.id,
+    kind: "satisfaction",
+    channel: "app",
+    occurredAt: "2026-03-02T08:00:00Z",
+    partnerId: s?.partner.id,
+    storeId: s?.storeId,
+    amountMinor: 100,
+    points: 1,
+    reference: "R-1",
+    score: 3,
+    attributes: { agent: "A-1" },
+  });
   /** Each way to spoil one field of a valid body: the top level, and the nested objects. */
   const spoilt = (base: () => Record<string, unknown>, nested: Record<string, () => Record<string, unknown>> = {}): Array<[string, () => unknown]> => [
     ...Object.keys(base()).flatMap((prop) => hostileValues.map((v) => [`${prop}=${JSON.stringify(v).slice(0, 20)}`, () => ({ ...base(), [prop]: v })] as [string, () => unknown])),
@@ -745,6 +829,7 @@ describe("no hostile field in an otherwise valid body yields a 5xx", () => {
       budget: () => ({ count: 5, amountMinor: 10_000 }),
     })],
     ["POST /v1/members/{memberId}/adjustments", () => `/v1/members/${s.member.id}/adjustments`, spoilt(() => ({ points: 1, reason: "sweep" }))],
+    ["POST /v1/interactions", () => "/v1/interactions", spoilt(() => ({ events: [validEvent()] }), { events: validEvent })],
     ["PUT /v1/program", () => "/v1/program", spoilt(() => structuredClone(defaultProgram) as unknown as Record<string, unknown>, {
       earning: () => structuredClone(defaultProgram.earning) as unknown as Record<string, unknown>,
       expiry: () => ({ ...defaultProgram.expiry }),

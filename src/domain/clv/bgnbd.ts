@@ -9,7 +9,7 @@
  * in one time unit (weeks or days); α and every horizon t are in that same unit.
  */
 import { log2F1 } from "./hypergeometric.ts";
-import { minimize } from "./optimize.ts";
+import { minimize, type MinimizeOptions } from "./optimize.ts";
 import { logBeta, logGamma, logSumExp } from "./special.ts";
 
 export interface BgNbdParams {
@@ -85,7 +85,10 @@ export function compressCustomers(customers: Iterable<BgNbdGroup>): Required<BgN
 export interface FitBgNbdOptions {
   /** Starting parameters; by default r = a = b = 1 and α = the mean T. */
   start?: BgNbdParams;
+  /** The minimiser's tolerances and budget (defaults: tight, for reproducing published fits). */
+  minimize?: MinimizeOptions;
 }
+
 
 /**
  * Maximum-likelihood fit of (r, α, a, b) by Nelder–Mead on their logarithms. Takes single customers
@@ -110,7 +113,7 @@ export function fitBgNbd(customers: Iterable<BgNbdGroup>, options: FitBgNbdOptio
   };
   // Mean per customer, so tolerances mean the same whatever the member count.
   const objective = (logParams: readonly number[]) => -totalLogLikelihood(fromLogs(logParams), data) / totalCount;
-  const result = minimize(objective, [start.r, start.alpha, start.a, start.b].map(Math.log));
+  const result = minimize(objective, [start.r, start.alpha, start.a, start.b].map(Math.log), options.minimize);
   const params = fromLogs(result.point);
   return {
     ...params,

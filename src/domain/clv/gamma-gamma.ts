@@ -6,7 +6,7 @@
  * Spend is assumed independent of purchase frequency, and the model is fitted on repeat purchases
  * only, of customers with at least one (x > 0). Money is in whatever unit m_x is given in; γ is too.
  */
-import { minimize } from "./optimize.ts";
+import { minimize, type MinimizeOptions } from "./optimize.ts";
 import { logGamma } from "./special.ts";
 
 export interface GammaGammaParams {
@@ -58,6 +58,8 @@ export function gammaGammaLogLikelihood(params: GammaGammaParams, customer: Spen
 export interface FitGammaGammaOptions {
   /** Starting parameters; by default p = 1, q = 2 and γ = the mean m_x (prior mean = sample mean). */
   start?: GammaGammaParams;
+  /** The minimiser's tolerances and budget (defaults: tight, for reproducing published fits). */
+  minimize?: MinimizeOptions;
 }
 
 /**
@@ -81,7 +83,7 @@ export function fitGammaGamma(customers: Iterable<SpendHistory>, options: FitGam
     repeaters.reduce((sum, customer) => sum + gammaGammaLogLikelihood(params, customer), 0);
   // Mean per customer, so tolerances mean the same whatever the customer count.
   const objective = (logParams: readonly number[]) => -total(fromLogs(logParams)) / repeaters.length;
-  const result = minimize(objective, [start.p, start.q, start.gamma].map(Math.log));
+  const result = minimize(objective, [start.p, start.q, start.gamma].map(Math.log), options.minimize);
   const params = fromLogs(result.point);
   return { ...params, logLikelihood: total(params), iterations: result.iterations, converged: result.converged };
 }

@@ -1,0 +1,353 @@
+/**
+ * The recompute job: reads every member's profile, scores RFM, refits the lifetime-value models
+ * (BG/NBD for purchases, Gamma-Gamma for spend), scores each member's P(alive), expected purchases,
+ * CLV and lifecycle stage, and writes the scores. Work is linear in members; the models are fitted
+ * on distinct histories, not members. Scores are replaced wholesale, so an interrupted run is
+ * simply run again.
+ */
+import { eq, sql } from "drizzle-orm";
+import type { RenderedStatement } from "../../db/database.ts";
+import { settings } from "../../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import {
+  conditionalExpectedPurchases,
+  expectedAverageSpend,
+  fitBgNbd,
+  fitGammaGamma,
+  lifecycleStage,
+  probabilityAlive,
+  WEEKS_PER_MONTH,
+  type BgNbdCustomer,
+  type BgNbdFit,
+  type GammaGammaFit,
+  type LifecycleStage,
+} from "../domain/clv/index.ts";
+import { scoreRfm, type RfmScored } from "../domain/rfm.ts";
+import { currentProgram } from "./program.ts";
+import { refreshSegments } from "./segments.ts";
+
+const DAY_MS = 86_400_000;
+const WEEK_DAYS = 7;
+/** CLV over the next 12 months, discounted 1% a month. */
+export const CLV_MONTHS = 12;
+export const CLV_MONTHLY_DISCOUNT = 0.01;
+const PAGE = 20_000;
+
+/**
+ * The models are fitted on at most this many members, an evenly spaced (member ids are
+ * time-ordered, so spread over enrolment) and reproducible sample: the parameters' sampling error
+ * at 50,000 is far below what moves a score, and the fit's time stays bounded as the base grows.
+ * Every member is then scored.
+ */
+const FIT_SAMPLE = 50_000;
+/** Mean log-likelihood per member to 1e-9: tight enough to settle every score, not 20,000 steps. */
+export const FIT_TOLERANCES = { valueTolerance: 1e-9, pointTolerance: 1e-6, maxIterations: 1_500 };
+
+function sample<T>(all: T[]): T[] {
+  if (all.length <= FIT_SAMPLE) return all;
+  const step = all.length / FIT_SAMPLE;
+  return Array.from({ length: FIT_SAMPLE }, (_, i) => all[Math.floor(i * step)]!);
+}
+
+export interface RecomputeSummary {
+  members: number;
+  buyers: number;
+  bgNbd: BgNbdFit | null;
+  gammaGamma: GammaGammaFit | null;
+  lifecycle: Partial<Record<LifecycleStage, number>>;
+  segmentsRefreshed: number;
+  durationMs: number;
+}
+
+export type Progress = (step: string, done: number, total: number) => void;
+
+/**
+ * The base, column by column (a million members as objects cost a gigabyte): what the members,
+ * their profiles and their last scores say, by the member's position in `ids`.
+ */
+interface Base {
+  ids: string[];
+  enrolledAt: number[];
+  /** NaN when the member never bought. */
+  firstPurchaseAt: Float64Array;
+  firstPurchaseMinor: Float64Array;
+  lastPurchaseAt: Float64Array;
+  purchaseDays: Int32Array;
+  monetaryMinor: Float64Array;
+  previousLifecycle: Array<string | undefined>;
+  previousScoredAt: Float64Array;
+}
+
+/**
+ * Reads a table whole, page by page in rowid order: a plain scan is several times faster than
+ * probing three tables per member, and pages keep each result within D1's limits.
+ */
+async function scan<T extends { k: number }>(deps: Deps, query: (after: number) => ReturnType<typeof sql>, each: (row: T) => void) {
+  for (let after = 0; ; ) {
+    const rows = (await deps.database.db.all(query(after))) as T[];
+    for (const row of rows) each(row);
+    if (rows.length < PAGE) return;
+    after = rows.at(-1)!.k;
+  }
+}
+
+async function readBase(deps: Deps, progress: Progress): Promise<Base> {
+  const ids: string[] = [];
+  const enrolledAt: number[] = [];
+  await scan<{ k: number; id: string; createdAt: number }>(
+    deps,
+    (after) => sql`SELECT rowid AS k, id, created_at AS createdAt FROM members WHERE rowid > ${after} ORDER BY rowid LIMIT ${PAGE}`,
+    (row) => {
+      ids.push(row.id);
+      enrolledAt.push(row.createdAt);
+    },
+  );
+  const n = ids.length;
+  const indexOf = new Map(ids.map((id, i) => [id, i]));
+  const base: Base = {
+    ids,
+    enrolledAt,
+    firstPurchaseAt: new Float64Array(n).fill(Number.NaN),
+    firstPurchaseMinor: new Float64Array(n),
+    lastPurchaseAt: new Float64Array(n).fill(Number.NaN),
+    purchaseDays: new Int32Array(n),
+    monetaryMinor: new Float64Array(n),
+    previousLifecycle: new Array<string | undefined>(n),
+    previousScoredAt: new Float64Array(n).fill(Number.NaN),
+  };
+  progress("read", 1, 3);
+  await scan<{ k: number; memberId: string; first: number | null; firstMinor: number; last: number | null; days: number; monetary: number }>(
+    deps,
+    (after) => sql`SELECT rowid AS k, member_id AS memberId, first_purchase_at AS first, first_purchase_minor AS firstMinor, last_purchase_at AS last,
+                          purchase_days AS days, monetary_minor AS monetary
+                   FROM member_profiles WHERE rowid > ${after} ORDER BY rowid LIMIT ${PAGE}`,
+    (row) => {
+      const i = indexOf.get(row.memberId);
+      if (i === undefined || row.first === null || row.last === null || row.days < 1) return;
+      base.firstPurchaseAt[i] = row.first;
+      base.firstPurchaseMinor[i] = row.firstMinor;
+      base.lastPurchaseAt[i] = row.last;
+      base.purchaseDays[i] = row.days;
+      base.monetaryMinor[i] = row.monetary;
+    },
+  );
+  progress("read", 2, 3);
+  await scan<{ k: number; memberId: string; lifecycle: string; scoredAt: number }>(
+    deps,
+    (after) => sql`SELECT rowid AS k, member_id AS memberId, lifecycle, scored_at AS scoredAt FROM member_scores WHERE rowid > ${after} ORDER BY rowid LIMIT ${PAGE}`,
+    (row) => {
+      const i = indexOf.get(row.memberId);
+      if (i === undefined) return;
+      base.previousLifecycle[i] = row.lifecycle;
+      base.previousScoredAt[i] = row.scoredAt;
+    },
+  );
+  progress("read", 3, 3);
+  return base;
+}
+
+/**
+ * (x, t_x, T) in weeks, counted in the program's local days — the days the profile counts
+ * purchase days in — so identical histories fit as one group and two purchase days are always at
+ * least a day apart.
+ */
+function historyOf(base: Base, i: number, today: number, dayOf: (ms: number) => number): BgNbdCustomer | null {
+  const firstAt = base.firstPurchaseAt[i]!;
+  if (Number.isNaN(firstAt)) return null;
+  const x = Math.max(0, base.purchaseDays[i]! - 1);
+  const first = dayOf(firstAt);
+  // A back-dated purchase may leave fewer calendar days than counted purchase days: at least one.
+  const tx = x === 0 ? 0 : Math.max(1, dayOf(base.lastPurchaseAt[i]!) - first);
+  return { x, tx: tx / WEEK_DAYS, T: Math.max(tx, today - first) / WEEK_DAYS };
+}
+
+/** Mean value of the repeat purchases (the first is left out, as the spend model expects). */
+function meanRepeatSpend(base: Base, i: number, x: number): number {
+  return x > 0 ? (base.monetaryMinor[i]! - base.firstPurchaseMinor[i]!) / x : 0;
+}
+
+const SCORE_COLUMNS = ["member_id", "recency_days", "r", "f", "m", "rfm_segment", "p_alive", "expected_purchases", "expected_spend_minor", "clv_minor", "lifecycle", "scored_at"];
+
+/** Multi-row upserts, sized for the driver: D1 binds at most 100 parameters to a statement. */
+function scoreStatements(driver: "better-sqlite3" | "d1", rows: unknown[][]): RenderedStatement[] {
+  const perStatement = driver === "d1" ? Math.floor(100 / SCORE_COLUMNS.length) : 500;
+  const statements: RenderedStatement[] = [];
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const chunk = rows.slice(i, i + perStatement);
+    const placeholders = `(${SCORE_COLUMNS.map(() => "?").join(", ")})`;
+    statements.push({
+      sql: `INSERT INTO member_scores (${SCORE_COLUMNS.join(", ")}) VALUES ${chunk.map(() => placeholders).join(", ")}
+            ON CONFLICT (member_id) DO UPDATE SET ${SCORE_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(", ")}`,
+      params: chunk.flat(),
+    });
+  }
+  return statements;
+}
+
+interface StoredModel {
+  bgNbd: BgNbdFit | null;
+  gammaGamma: GammaGammaFit | null;
+}
+
+/** The last run's parameters: today's fit starts there, and a day's new purchases move it little. */
+async function previousModel(deps: Deps): Promise<StoredModel | null> {
+  const [row] = await deps.database.db.select().from(settings).where(eq(settings.key, "clv.model"));
+  return row ? (JSON.parse(row.value) as StoredModel) : null;
+}
+
+const finite = (...values: number[]) => values.every((v) => Number.isFinite(v) && v > 0);
+
+export async function recompute(deps: Deps, progress: Progress = () => {}): Promise<RecomputeSummary> {
+  const started = Date.now();
+  const now = deps.clock();
+  const base = await readBase(deps, progress);
+  const n = base.ids.length;
+  const { program } = await currentProgram(deps);
+  const dayOf = (ms: number) => Math.floor((ms + program.utcOffsetMinutes * 60_000) / DAY_MS);
+  const today = dayOf(now);
+
+  // RFM over buyers: frequency in purchase days, monetary net of refunds.
+  const buyerIndexes: number[] = [];
+  for (let i = 0; i < n; i++) if (base.purchaseDays[i]! >= 1) buyerIndexes.push(i);
+  const rfm = scoreRfm(
+    buyerIndexes.map((i) => ({
+      memberId: base.ids[i]!,
+      daysSinceLastPurchase: Math.max(0, (now - base.lastPurchaseAt[i]!) / DAY_MS),
+      frequency: base.purchaseDays[i]!,
+      monetaryMinor: Math.max(0, base.monetaryMinor[i]!),
+    })),
+  );
+  // scoreRfm keeps its input's order: the k-th score is the k-th buyer's.
+  const rfmOf = new Array<RfmScored | undefined>(n);
+  rfm.scored.forEach((score, k) => (rfmOf[buyerIndexes[k]!] = score));
+  progress("rfm", rfm.scored.length, rfm.scored.length);
+
+  // The models, on the buyers' histories, started from the last run's parameters.
+  const histories = new Array<BgNbdCustomer | null>(n);
+  for (let i = 0; i < n; i++) histories[i] = historyOf(base, i, today, dayOf);
+  const buyers = buyerIndexes.map((i) => histories[i]!);
+  const last = await previousModel(deps);
+  const lastBg = last?.bgNbd;
+  const lastGg = last?.gammaGamma;
+  const bgNbd =
+    buyers.length >= 2
+      ? fitBgNbd(sample(buyers), { minimize: FIT_TOLERANCES, ...(lastBg && finite(lastBg.r, lastBg.alpha, lastBg.a, lastBg.b) && { start: lastBg }) })
+      : null;
+  const spenders = buyerIndexes.flatMap((i) => {
+    const x = histories[i]!.x;
+    const mx = meanRepeatSpend(base, i, x);
+    return x > 0 && mx > 0 ? [{ x, mx }] : [];
+  });
+  const gammaGamma =
+    spenders.length >= 2
+      ? fitGammaGamma(sample(spenders), { minimize: FIT_TOLERANCES, ...(lastGg && finite(lastGg.p, lastGg.q, lastGg.gamma) && { start: lastGg }) })
+      : null;
+  progress("fit", buyers.length, buyers.length);
+
+  // Expected purchases per month ahead depend on the history only: computed once per distinct one.
+  const futures = new Map<number, { discountedPurchases: number; expected: number; pAlive: number } | null>();
+  const futureOf = (h: BgNbdCustomer) => {
+    // Whole days (< 100,000) and purchase days make an exact numeric key.
+    const key = (h.x * 100_000 + Math.round(h.tx * WEEK_DAYS)) * 100_000 + Math.round(h.T * WEEK_DAYS);
+    let hit = futures.get(key);
+    if (hit === undefined && bgNbd) {
+      try {
+        let discountedPurchases = 0;
+        let before = 0;
+        for (let k = 1; k <= CLV_MONTHS; k++) {
+          const cumulative = conditionalExpectedPurchases(bgNbd, h, k * WEEKS_PER_MONTH);
+          discountedPurchases += (cumulative - before) / (1 + CLV_MONTHLY_DISCOUNT) ** k;
+          before = cumulative;
+        }
+        hit = { discountedPurchases, expected: before, pAlive: probabilityAlive(bgNbd, h) };
+      } catch (error) {
+        // A degenerate fit (a tiny or odd base) can push ₂F₁ out of reach: that member goes
+        // unscored this run rather than failing everyone's.
+        if (!(error instanceof RangeError)) throw error;
+        hit = null;
+      }
+      futures.set(key, hit);
+    }
+    return hit ?? null;
+  };
+
+  const clv = new Float64Array(n).fill(Number.NaN);
+  const spend = new Float64Array(n).fill(Number.NaN);
+  for (const i of buyerIndexes) {
+    const h = histories[i]!;
+    const future = futureOf(h);
+    if (!future || !gammaGamma) continue;
+    const mx = meanRepeatSpend(base, i, h.x);
+    spend[i] = expectedAverageSpend(gammaGamma, h.x, mx > 0 ? mx : 0);
+    clv[i] = spend[i]! * future.discountedPurchases;
+  }
+  // CLV percentiles for the VIP stage: rank among members with a value.
+  const values = Float64Array.from(clv.filter((v) => !Number.isNaN(v))).sort();
+  const percentileOf = (value: number) => {
+    let lo = 0;
+    let hi = values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (values[mid]! < value) lo = mid + 1;
+      else hi = mid;
+    }
+    return values.length ? (100 * lo) / values.length : 0;
+  };
+  progress("score", n, n);
+
+  // Rows are built and written a few thousand at a time: memory stays flat, and no single
+  // commit holds the writer for long.
+  const lifecycle: Partial<Record<LifecycleStage, number>> = {};
+  const perUnit = deps.database.driver === "d1" ? 400 : 20_000;
+  for (let from = 0; from < n; from += perUnit) {
+    const rows: unknown[][] = [];
+    for (let i = from; i < Math.min(n, from + perUnit); i++) {
+      const score = rfmOf[i];
+      const h = histories[i];
+      const future = h ? futureOf(h) : null;
+      const bought = !Number.isNaN(base.lastPurchaseAt[i]!);
+      const daysSinceLastPurchase = bought ? Math.max(0, (now - base.lastPurchaseAt[i]!) / DAY_MS) : null;
+      // Reactivated: the last scoring found the member dormant, and they have bought since.
+      const cameBack = base.previousLifecycle[i] === "dormant" && bought && base.lastPurchaseAt[i]! > base.previousScoredAt[i]!;
+      const valued = !Number.isNaN(clv[i]!);
+      const stage = lifecycleStage({
+        daysSinceEnrolment: Math.max(0, (now - base.enrolledAt[i]!) / DAY_MS),
+        daysSinceLastPurchase,
+        probabilityAlive: future?.pAlive ?? (bought ? 0.5 : 1),
+        ...(valued && { clvPercentile: percentileOf(clv[i]!) }),
+        purchasedAfterDormantGap: cameBack || base.previousLifecycle[i] === "reactivated",
+      });
+      lifecycle[stage] = (lifecycle[stage] ?? 0) + 1;
+      rows.push([
+        base.ids[i],
+        daysSinceLastPurchase === null ? null : Math.floor(daysSinceLastPurchase),
+        score?.recencyScore ?? null,
+        score?.frequencyScore ?? null,
+        score?.monetaryScore ?? null,
+        score?.segment ?? null,
+        future?.pAlive ?? null,
+        future?.expected ?? null,
+        valued ? Math.round(spend[i]!) : null,
+        valued ? Math.round(clv[i]!) : null,
+        stage,
+        now,
+      ]);
+    }
+    await deps.database.atomic(scoreStatements(deps.database.driver, rows));
+    progress("write", Math.min(n, from + perUnit), n);
+  }
+  const model = { bgNbd, gammaGamma, fittedAt: new Date(now).toISOString(), buyers: buyers.length, horizonMonths: CLV_MONTHS, monthlyDiscount: CLV_MONTHLY_DISCOUNT };
+  await deps.database.atomic([
+    sql`INSERT INTO settings (key, value, updated_at) VALUES ('clv.model', ${JSON.stringify(model)}, ${now})
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+  ]);
+  // Segments read the new scores: refreshed last, each after the segments it refers to.
+  const { refreshed } = await refreshSegments(deps);
+  progress("segments", refreshed.length, refreshed.length);
+  return { members: n, buyers: buyers.length, bgNbd, gammaGamma, lifecycle, segmentsRefreshed: refreshed.length, durationMs: Date.now() - started };
+}
+
+/** A run's summary as flat log fields (no parameters: the model is in settings and /v1/analytics/clv). */
+export function recomputeLogFields(summary: RecomputeSummary) {
+  return { members: summary.members, buyers: summary.buyers, segments: summary.segmentsRefreshed, durationMs: summary.durationMs, lifecycle: JSON.stringify(summary.lifecycle) };
+}

@@ -1,0 +1,92 @@
+/**
+ * The recompute job on the demo coalition: every member scored, the models fitted on the
+ * members' histories and each score what the domain maths gives for that member; the analytics
+ * marketers read; and a second run over the same data changes nothing.
+ */
+import { describe, expect, it } from "vitest";
+import { conditionalExpectedPurchases, fitBgNbd, probabilityAlive, type BgNbdCustomer } from "../../src/domain/clv/index.ts";
+import { FIT_TOLERANCES, recompute } from "../../src/services/recompute.ts";
+import { seedDemo } from "../../src/services/seed-demo.ts";
+import { createTestApp } from "../helpers/app.ts";
+import { expectStatus } from "../helpers/factories.ts";
+
+const DAY_MS = 86_400_000;
+
+describe("recompute", () => {
+  it("scores every member, fits the models on their histories, and is the same when run again", async () => {
+    const t = await createTestApp();
+    await seedDemo(t.deps);
+    const summary = await recompute(t.deps);
+    const db = t.database.sqlite;
+    const members = (db.prepare("SELECT COUNT(*) AS n FROM members").get() as { n: number }).n;
+    const buyers = (db.prepare("SELECT COUNT(*) AS n FROM member_profiles WHERE purchase_count > 0").get() as { n: number }).n;
+    expect(summary).toMatchObject({ members, buyers });
+    expect(Object.values(summary.lifecycle).reduce((a, b) => a + b, 0)).toBe(members);
+    expect(db.prepare("SELECT COUNT(*) AS n FROM member_scores").get()).toEqual({ n: members });
+    expect(db.prepare("SELECT COUNT(*) AS n FROM member_scores WHERE r IS NOT NULL").get()).toEqual({ n: buyers });
+
+    // The fit is the domain's on the members' (x, t_x, T), and each member's scores follow from it.
+    const profiles = db.prepare("SELECT member_id, first_purchase_at, last_purchase_at, purchase_days FROM member_profiles WHERE purchase_count > 0").all() as Array<{
+      member_id: string;
+      first_purchase_at: number;
+      last_purchase_at: number;
+      purchase_days: number;
+    }>;
+    const now = t.clock.now;
+    // Local days in Korea, as the profile counts purchase days.
+    const day = (ms: number) => Math.floor((ms + 9 * 3_600_000) / DAY_MS);
+    const history = (p: (typeof profiles)[number]): BgNbdCustomer => {
+      const x = p.purchase_days - 1;
+      return { x, tx: x === 0 ? 0 : (day(p.last_purchase_at) - day(p.first_purchase_at)) / 7, T: (day(now) - day(p.first_purchase_at)) / 7 };
+    };
+    const fit = fitBgNbd(profiles.map(history), { minimize: FIT_TOLERANCES });
+    // Same fit up to the order the histories were summed in.
+    for (const k of ["r", "alpha", "a", "b"] as const) expect(Math.abs(summary.bgNbd![k] / fit[k] - 1)).toBeLessThan(1e-9);
+    for (const p of profiles.slice(0, 25)) {
+      const scores = db.prepare("SELECT p_alive, expected_purchases FROM member_scores WHERE member_id = ?").get(p.member_id) as { p_alive: number; expected_purchases: number };
+      expect(scores.p_alive).toBeCloseTo(probabilityAlive(fit, history(p)), 12);
+      expect(scores.expected_purchases).toBeCloseTo(conditionalExpectedPurchases(fit, history(p), 12 * (365.25 / 12 / 7)), 9);
+    }
+
+    // Run again on the same data: the fit starts from the last one and settles where it was, so
+    // every score is the same (the model's values to within the fit's tolerance).
+    type Row = { member_id: string; r: number | null; rfm_segment: string | null; lifecycle: string; p_alive: number | null; clv_minor: number | null };
+    const read = () => db.prepare("SELECT member_id, r, rfm_segment, lifecycle, p_alive, clv_minor FROM member_scores ORDER BY member_id").all() as Row[];
+    const before = read();
+    await recompute(t.deps);
+    const after = read();
+    expect(after.map(({ p_alive, clv_minor, ...rest }) => rest)).toEqual(before.map(({ p_alive, clv_minor, ...rest }) => rest));
+    after.forEach((row, i) => {
+      expect(row.p_alive ?? 0).toBeCloseTo(before[i]!.p_alive ?? 0, 5);
+      expect(Math.abs((row.clv_minor ?? 0) - (before[i]!.clv_minor ?? 0))).toBeLessThanOrEqual(Math.max(2, Math.abs(before[i]!.clv_minor ?? 0) * 1e-4));
+    });
+  });
+
+  it("feeds the analytics marketers read: RFM segments, the Pareto view and the model", async () => {
+    const t = await createTestApp();
+    await seedDemo(t.deps);
+    await expectStatus(await t.call("POST", "/v1/jobs/recompute"), 200);
+    const rfm = (await (await expectStatus(await t.call("GET", "/v1/analytics/rfm"), 200)).json()) as { scoredMembers: number; segments: Array<{ members: number }>; scores: { r: number[] } };
+    expect(rfm.segments).toHaveLength(11);
+    expect(rfm.segments.reduce((n, s) => n + s.members, 0)).toBe(rfm.scoredMembers);
+    expect(rfm.scores.r.reduce((a, b) => a + b, 0)).toBe(rfm.scoredMembers);
+
+    const pareto = (await (await expectStatus(await t.call("GET", "/v1/analytics/pareto"), 200)).json()) as {
+      customers: number;
+      top: Array<{ customerShare: number; revenueShare: number }>;
+      gini: number;
+      lorenz: Array<{ customerShare: number; revenueShare: number }>;
+    };
+    expect(pareto.customers).toBe(rfm.scoredMembers);
+    // The demo's few heavy buyers: the top 20% bring well over 20% of revenue.
+    expect(pareto.top.find((s) => s.customerShare === 0.2)!.revenueShare).toBeGreaterThan(0.35);
+    expect(pareto.gini).toBeGreaterThan(0.2);
+    expect(pareto.lorenz[0]).toEqual({ customerShare: 0, revenueShare: 0 });
+    expect(pareto.lorenz.at(-1)).toEqual({ customerShare: 1, revenueShare: 1 });
+
+    const clv = (await (await expectStatus(await t.call("GET", "/v1/analytics/clv"), 200)).json()) as { model: { bgNbd: { r: number } }; totalClvMinor: number; lifecycle: unknown[] };
+    expect(clv.model.bgNbd.r).toBeGreaterThan(0);
+    expect(clv.totalClvMinor).toBeGreaterThan(0);
+    expect(clv.lifecycle.length).toBeGreaterThan(1);
+  });
+});
