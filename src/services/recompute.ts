@@ -80,26 +80,27 @@ interface Base {
 
 /**
  * Reads a table whole, page by page in rowid order: a plain scan is several times faster than
- * probing three tables per member, and pages keep each result within D1's limits.
+ * probing three tables per member, and pages keep each result within D1's limits. Rows come as
+ * arrays (rowid first), which a million of costs far less than objects.
  */
-async function scan<T extends { k: number }>(deps: Deps, query: (after: number) => ReturnType<typeof sql>, each: (row: T) => void) {
+async function scan(deps: Deps, query: (after: number) => ReturnType<typeof sql>, each: (row: unknown[]) => void) {
   for (let after = 0; ; ) {
-    const rows = (await deps.database.db.all(query(after))) as T[];
+    const rows = (await deps.database.db.values(query(after))) as unknown[][];
     for (const row of rows) each(row);
     if (rows.length < PAGE) return;
-    after = rows.at(-1)!.k;
+    after = rows.at(-1)![0] as number;
   }
 }
 
 async function readBase(deps: Deps, progress: Progress): Promise<Base> {
   const ids: string[] = [];
   const enrolledAt: number[] = [];
-  await scan<{ k: number; id: string; createdAt: number }>(
+  await scan(
     deps,
-    (after) => sql`SELECT rowid AS k, id, created_at AS createdAt FROM members WHERE rowid > ${after} ORDER BY rowid LIMIT ${PAGE}`,
-    (row) => {
-      ids.push(row.id);
-      enrolledAt.push(row.createdAt);
+    (after) => sql`SELECT rowid, id, created_at FROM members WHERE rowid > ${after} ORDER BY rowid LIMIT ${PAGE}`,
+    ([, id, createdAt]) => {
+      ids.push(id as string);
+      enrolledAt.push(createdAt as number);
     },
   );
   const n = ids.length;
@@ -116,30 +117,31 @@ async function readBase(deps: Deps, progress: Progress): Promise<Base> {
     previousScoredAt: new Float64Array(n).fill(Number.NaN),
   };
   progress("read", 1, 3);
-  await scan<{ k: number; memberId: string; first: number | null; firstMinor: number; last: number | null; days: number; monetary: number }>(
+  await scan(
     deps,
-    (after) => sql`SELECT rowid AS k, member_id AS memberId, first_purchase_at AS first, first_purchase_minor AS firstMinor, last_purchase_at AS last,
-                          purchase_days AS days, monetary_minor AS monetary
+    (after) => sql`SELECT rowid, member_id, first_purchase_at, first_purchase_minor, last_purchase_at, purchase_days, monetary_minor
                    FROM member_profiles WHERE rowid > ${after} ORDER BY rowid LIMIT ${PAGE}`,
-    (row) => {
-      const i = indexOf.get(row.memberId);
-      if (i === undefined || row.first === null || row.last === null || row.days < 1) return;
-      base.firstPurchaseAt[i] = row.first;
-      base.firstPurchaseMinor[i] = row.firstMinor;
-      base.lastPurchaseAt[i] = row.last;
-      base.purchaseDays[i] = row.days;
-      base.monetaryMinor[i] = row.monetary;
+    ([, memberId, first, firstMinor, last, days, monetary]) => {
+      const i = indexOf.get(memberId as string);
+      if (i === undefined || first === null || last === null || (days as number) < 1) return;
+      base.firstPurchaseAt[i] = first as number;
+      base.firstPurchaseMinor[i] = firstMinor as number;
+      base.lastPurchaseAt[i] = last as number;
+      base.purchaseDays[i] = days as number;
+      base.monetaryMinor[i] = monetary as number;
     },
   );
   progress("read", 2, 3);
-  await scan<{ k: number; memberId: string; lifecycle: string; scoredAt: number }>(
+  // Only the stages that carry over (reactivation) matter from the last run.
+  await scan(
     deps,
-    (after) => sql`SELECT rowid AS k, member_id AS memberId, lifecycle, scored_at AS scoredAt FROM member_scores WHERE rowid > ${after} ORDER BY rowid LIMIT ${PAGE}`,
-    (row) => {
-      const i = indexOf.get(row.memberId);
+    (after) => sql`SELECT rowid, member_id, lifecycle, scored_at FROM member_scores
+                   WHERE rowid > ${after} AND lifecycle IN ('dormant', 'reactivated') ORDER BY rowid LIMIT ${PAGE}`,
+    ([, memberId, lifecycle, scoredAt]) => {
+      const i = indexOf.get(memberId as string);
       if (i === undefined) return;
-      base.previousLifecycle[i] = row.lifecycle;
-      base.previousScoredAt[i] = row.scoredAt;
+      base.previousLifecycle[i] = lifecycle as string;
+      base.previousScoredAt[i] = scoredAt as number;
     },
   );
   progress("read", 3, 3);
@@ -296,12 +298,16 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
   progress("score", n, n);
 
   // Rows are built and written a few thousand at a time: memory stays flat, and no single
-  // commit holds the writer for long.
+  // commit holds the writer for long. They go in member-id order, the order of member_scores'
+  // key: in scan order each unit touched pages all over the table (measured: 24 s against 1.9 s
+  // for a million upserts).
+  const byId = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => (base.ids[a]! < base.ids[b]! ? -1 : base.ids[a]! > base.ids[b]! ? 1 : 0));
   const lifecycle: Partial<Record<LifecycleStage, number>> = {};
   const perUnit = deps.database.driver === "d1" ? 400 : 20_000;
   for (let from = 0; from < n; from += perUnit) {
     const rows: unknown[][] = [];
-    for (let i = from; i < Math.min(n, from + perUnit); i++) {
+    for (let k = from; k < Math.min(n, from + perUnit); k++) {
+      const i = byId[k]!;
       const score = rfmOf[i];
       const h = histories[i];
       const future = h ? futureOf(h) : null;
