@@ -689,6 +689,8 @@ export const memberScores = sqliteTable(
     expectedSpendMinor: integer("expected_spend_minor"),
     clvMinor: integer("clv_minor"),
     lifecycle: text("lifecycle").notNull(),
+    /** A tier the member's spend holds (a royal tier of the top N%), whatever their points. */
+    spendTier: text("spend_tier"),
     scoredAt: integer("scored_at").notNull(),
   },
   (t) => [index("member_scores_segment").on(t.rfmSegment), index("member_scores_clv").on(t.clvMinor)],

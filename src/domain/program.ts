@@ -28,6 +28,11 @@ export const TierSchema = z
     /** Points earned over the rolling 12 months that reach (and keep) this tier. */
     qualifyingPoints: Points,
     multiplierPct: Percent,
+    /**
+     * A "royal" tier: the top N% of buyers by spend (net of refunds) also reach and keep it,
+     * whatever their points. Judged by the daily recompute.
+     */
+    topSpendPercent: z.number().gt(0).max(50).optional(),
   })
   .strict();
 

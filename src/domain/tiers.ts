@@ -29,8 +29,13 @@ function rank(program: Program, code: string): number {
   return i < 0 ? 0 : i;
 }
 
-export function evaluateTier(program: Program, current: TierState, qualifyingPoints: number, nowMs: number): TierDecision {
-  const earned = tierFor(program, qualifyingPoints);
+/**
+ * `floor` is a tier the member holds whatever their points — a royal tier for the top spenders:
+ * it upgrades at once and keeps the member there at requalification.
+ */
+export function evaluateTier(program: Program, current: TierState, qualifyingPoints: number, nowMs: number, floor?: string | null): TierDecision {
+  const byPoints = tierFor(program, qualifyingPoints);
+  const earned = floor && rank(program, floor) > rank(program, byPoints) ? floor : byPoints;
   const base = program.tiers[0]!.code;
   if (rank(program, earned) > rank(program, current.tier)) {
     return { tier: earned, requalifyAt: nowMs + TIER_TERM_MS, changed: true, reason: "upgrade" };

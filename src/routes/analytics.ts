@@ -43,6 +43,7 @@ const RecomputeSchema = z
     bgNbd: z.record(z.string(), z.unknown()).nullable(),
     gammaGamma: z.record(z.string(), z.unknown()).nullable(),
     lifecycle: z.record(z.string(), z.number().int()),
+    royalUpgrades: z.number().int(),
     segmentsRefreshed: z.number().int(),
     durationMs: z.number(),
   })

@@ -54,6 +54,7 @@ const ProfileSchema = z
         occurredAt: z.string(),
       }),
     ),
+    segments: z.array(z.object({ segmentId: z.string(), name: z.string(), enteredAt: z.string() })).openapi({ description: "The segments the member is in, as of their last refresh" }),
     bestOffers: z.array(OfferSchema),
   })
   .openapi("CustomerProfile");

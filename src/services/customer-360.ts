@@ -4,7 +4,7 @@
  * one call. Every staff read is audited with who, when and why.
  */
 import { and, desc, eq, like } from "drizzle-orm";
-import { interactions, memberAffinities, memberProfiles, memberScores } from "../../db/schema.ts";
+import { interactions, memberAffinities, memberProfiles, memberScores, segmentMembers, segments } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { auditStatement } from "./audit.ts";
 import { activeCardOf } from "./cards.ts";
@@ -45,6 +45,12 @@ export async function customer360(deps: Deps, actor: Principal, memberId: string
   const card = await activeCardOf(deps, memberId);
   const recent = await db.select().from(interactions).where(eq(interactions.memberId, memberId)).orderBy(desc(interactions.occurredAt), desc(interactions.id)).limit(RECENT_INTERACTIONS);
   const offers = await memberOffers(deps, actor, memberId);
+  const inSegments = await db
+    .select({ segmentId: segments.id, name: segments.name, enteredAt: segmentMembers.enteredAt })
+    .from(segmentMembers)
+    .innerJoin(segments, eq(segments.id, segmentMembers.segmentId))
+    .where(eq(segmentMembers.memberId, memberId))
+    .orderBy(segments.name);
   const purchases = profile?.purchaseCount ?? 0;
   return {
     member,
@@ -87,6 +93,7 @@ export async function customer360(deps: Deps, actor: Principal, memberId: string
       reference: i.reference,
       occurredAt: iso(i.occurredAt)!,
     })),
+    segments: inSegments.map((s) => ({ segmentId: s.segmentId, name: s.name, enteredAt: iso(s.enteredAt)! })),
     bestOffers: offers.items.slice(0, 3),
   };
 }

@@ -138,7 +138,7 @@ async function requalifyTiers(deps: Deps): Promise<number> {
   const { program } = await currentProgram(deps);
   let count = 0;
   for (const member of await membersDueForRequalification(deps, BATCH)) {
-    const statements = tierStatements(deps, program, member, await qualifyingPoints(deps, member.memberId));
+    const statements = tierStatements(deps, program, member, await qualifyingPoints(deps, member.memberId), member.spendTier);
     if (statements.length) {
       await deps.database.atomic(statements);
       count++;

@@ -22,9 +22,10 @@ import {
   type GammaGammaFit,
   type LifecycleStage,
 } from "../domain/clv/index.ts";
-import { scoreRfm, type RfmScored } from "../domain/rfm.ts";
+import { scoreRfm, topByMonetary, type RfmScored } from "../domain/rfm.ts";
 import { currentProgram } from "./program.ts";
 import { refreshSegments } from "./segments.ts";
+import { qualifyingPoints, tierStatements } from "./tiers.ts";
 
 const DAY_MS = 86_400_000;
 const WEEK_DAYS = 7;
@@ -55,6 +56,8 @@ export interface RecomputeSummary {
   bgNbd: BgNbdFit | null;
   gammaGamma: GammaGammaFit | null;
   lifecycle: Partial<Record<LifecycleStage, number>>;
+  /** Members a royal tier (top N% by spend) upgraded in this run. */
+  royalUpgrades: number;
   segmentsRefreshed: number;
   durationMs: number;
 }
@@ -68,6 +71,9 @@ export type Progress = (step: string, done: number, total: number) => void;
 interface Base {
   ids: string[];
   enrolledAt: number[];
+  tier: string[];
+  /** NaN for the base tier (no term). */
+  tierRequalifyAt: Float64Array;
   /** NaN when the member never bought. */
   firstPurchaseAt: Float64Array;
   firstPurchaseMinor: Float64Array;
@@ -95,12 +101,16 @@ async function scan(deps: Deps, query: (after: number) => ReturnType<typeof sql>
 async function readBase(deps: Deps, progress: Progress): Promise<Base> {
   const ids: string[] = [];
   const enrolledAt: number[] = [];
+  const tier: string[] = [];
+  const requalifyAt: number[] = [];
   await scan(
     deps,
-    (after) => sql`SELECT rowid, id, created_at FROM members WHERE rowid > ${after} ORDER BY rowid LIMIT ${PAGE}`,
-    ([, id, createdAt]) => {
+    (after) => sql`SELECT rowid, id, created_at, tier, tier_requalify_at FROM members WHERE rowid > ${after} ORDER BY rowid LIMIT ${PAGE}`,
+    ([, id, createdAt, tierCode, requalify]) => {
       ids.push(id as string);
       enrolledAt.push(createdAt as number);
+      tier.push(tierCode as string);
+      requalifyAt.push(requalify === null ? Number.NaN : (requalify as number));
     },
   );
   const n = ids.length;
@@ -108,6 +118,8 @@ async function readBase(deps: Deps, progress: Progress): Promise<Base> {
   const base: Base = {
     ids,
     enrolledAt,
+    tier,
+    tierRequalifyAt: Float64Array.from(requalifyAt),
     firstPurchaseAt: new Float64Array(n).fill(Number.NaN),
     firstPurchaseMinor: new Float64Array(n),
     lastPurchaseAt: new Float64Array(n).fill(Number.NaN),
@@ -168,7 +180,7 @@ function meanRepeatSpend(base: Base, i: number, x: number): number {
   return x > 0 ? (base.monetaryMinor[i]! - base.firstPurchaseMinor[i]!) / x : 0;
 }
 
-const SCORE_COLUMNS = ["member_id", "recency_days", "r", "f", "m", "rfm_segment", "p_alive", "expected_purchases", "expected_spend_minor", "clv_minor", "lifecycle", "scored_at"];
+const SCORE_COLUMNS = ["member_id", "recency_days", "r", "f", "m", "rfm_segment", "p_alive", "expected_purchases", "expected_spend_minor", "clv_minor", "lifecycle", "spend_tier", "scored_at"];
 
 /** Multi-row upserts, sized for the driver: D1 binds at most 100 parameters to a statement. */
 function scoreStatements(driver: "better-sqlite3" | "d1", rows: unknown[][]): RenderedStatement[] {
@@ -205,20 +217,26 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
   const base = await readBase(deps, progress);
   const n = base.ids.length;
   const { program } = await currentProgram(deps);
+  const tierRank = (code: string) => program.tiers.findIndex((t) => t.code === code);
   const dayOf = (ms: number) => Math.floor((ms + program.utcOffsetMinutes * 60_000) / DAY_MS);
   const today = dayOf(now);
 
   // RFM over buyers: frequency in purchase days, monetary net of refunds.
   const buyerIndexes: number[] = [];
   for (let i = 0; i < n; i++) if (base.purchaseDays[i]! >= 1) buyerIndexes.push(i);
-  const rfm = scoreRfm(
-    buyerIndexes.map((i) => ({
-      memberId: base.ids[i]!,
-      daysSinceLastPurchase: Math.max(0, (now - base.lastPurchaseAt[i]!) / DAY_MS),
-      frequency: base.purchaseDays[i]!,
-      monetaryMinor: Math.max(0, base.monetaryMinor[i]!),
-    })),
-  );
+  const rfmInput = buyerIndexes.map((i) => ({
+    memberId: base.ids[i]!,
+    daysSinceLastPurchase: Math.max(0, (now - base.lastPurchaseAt[i]!) / DAY_MS),
+    frequency: base.purchaseDays[i]!,
+    monetaryMinor: Math.max(0, base.monetaryMinor[i]!),
+  }));
+  const rfm = scoreRfm(rfmInput);
+  // Royal tiers: the top N% of buyers by spend hold them whatever their points (highest wins).
+  const spendTierOf = new Map<string, string>();
+  for (const tier of program.tiers) {
+    if (tier.topSpendPercent === undefined) continue;
+    for (const memberId of topByMonetary(rfmInput, tier.topSpendPercent / 100).memberIds) spendTierOf.set(memberId, tier.code);
+  }
   // scoreRfm keeps its input's order: the k-th score is the k-th buyer's.
   const rfmOf = new Array<RfmScored | undefined>(n);
   rfm.scored.forEach((score, k) => (rfmOf[buyerIndexes[k]!] = score));
@@ -336,6 +354,7 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
         valued ? Math.round(spend[i]!) : null,
         valued ? Math.round(clv[i]!) : null,
         stage,
+        spendTierOf.get(base.ids[i]!) ?? null,
         now,
       ]);
     }
@@ -347,10 +366,25 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
     sql`INSERT INTO settings (key, value, updated_at) VALUES ('clv.model', ${JSON.stringify(model)}, ${now})
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
   ]);
+  // Members a royal tier now holds who are below it: upgraded at once, as points would. (Keeping
+  // them there at requalification is the points job's, from member_scores.spend_tier.)
+  let upgraded = 0;
+  for (let i = 0; i < n; i++) {
+    const code = spendTierOf.get(base.ids[i]!);
+    if (code === undefined || tierRank(base.tier[i]!) >= tierRank(code)) continue;
+    const current = { memberId: base.ids[i]!, tier: base.tier[i]!, requalifyAt: Number.isNaN(base.tierRequalifyAt[i]!) ? null : base.tierRequalifyAt[i]! };
+    const statements = tierStatements(deps, program, current, await qualifyingPoints(deps, current.memberId), code);
+    if (statements.length) {
+      await deps.database.atomic(statements);
+      upgraded++;
+    }
+  }
+  progress("tiers", upgraded, spendTierOf.size);
+
   // Segments read the new scores: refreshed last, each after the segments it refers to.
   const { refreshed } = await refreshSegments(deps);
   progress("segments", refreshed.length, refreshed.length);
-  return { members: n, buyers: buyers.length, bgNbd, gammaGamma, lifecycle, segmentsRefreshed: refreshed.length, durationMs: Date.now() - started };
+  return { members: n, buyers: buyers.length, bgNbd, gammaGamma, lifecycle, royalUpgrades: upgraded, segmentsRefreshed: refreshed.length, durationMs: Date.now() - started };
 }
 
 /** A run's summary as flat log fields (no parameters: the model is in settings and /v1/analytics/clv). */

@@ -1,7 +1,7 @@
 /** Tier changes as statements: the member's tier and its history, in the unit that caused them. */
 import { and, eq, gte, isNull, lte, sql } from "drizzle-orm";
 import { prepared, type Statement } from "../../db/database.ts";
-import { members, purchases, tierHistory } from "../../db/schema.ts";
+import { members, memberScores, purchases, tierHistory } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import type { Program } from "../domain/program.ts";
 import { evaluateTier, TIER_TERM_MS } from "../domain/tiers.ts";
@@ -15,9 +15,9 @@ export interface MemberTier {
 }
 
 /** Statements that apply the tier decision for `qualifyingPoints`, or none when nothing changes. */
-export function tierStatements(deps: Deps, program: Program, current: MemberTier, qualifyingPoints: number): Statement[] {
+export function tierStatements(deps: Deps, program: Program, current: MemberTier, qualifyingPoints: number, floor?: string | null): Statement[] {
   const now = deps.clock();
-  const decision = evaluateTier(program, { tier: current.tier, requalifyAt: current.requalifyAt }, qualifyingPoints, now);
+  const decision = evaluateTier(program, { tier: current.tier, requalifyAt: current.requalifyAt }, qualifyingPoints, now, floor);
   if (decision.reason === "unchanged") return [];
   const { db } = deps.database;
   // Conditional on the tier read, so two purchases racing to upgrade record it once.
@@ -67,11 +67,12 @@ export async function qualifyingPoints(deps: Deps, memberId: string): Promise<nu
   return (await earnedSince(deps, memberId, { day: now, month: now, year: now - TIER_TERM_MS })).year;
 }
 
-/** Members whose tier term has ended, for the requalification job. */
+/** Members whose tier term has ended, for the requalification job, with any tier their spend holds. */
 export async function membersDueForRequalification(deps: Deps, limit: number) {
   return deps.database.db
-    .select({ memberId: members.id, tier: members.tier, requalifyAt: members.tierRequalifyAt })
+    .select({ memberId: members.id, tier: members.tier, requalifyAt: members.tierRequalifyAt, spendTier: memberScores.spendTier })
     .from(members)
+    .leftJoin(memberScores, eq(memberScores.memberId, members.id))
     .where(lte(members.tierRequalifyAt, deps.clock()))
     .limit(limit);
 }

@@ -120,6 +120,7 @@ describe("the customer 360 view", () => {
     await expectStatus(await purchase(t, cinema, card, { amountMinor: 28_000, items: [ticket] }), 201);
     t.clock.advance(DAY_MS);
     await expectStatus(await purchase(t, cafe, card, { amountMinor: 5_000 }), 201);
+    await expectStatus(await t.call("POST", "/v1/segments", { body: { name: "Buyers", rule: { all: [{ attr: "purchaseCount", op: "gte", value: 1 }] } } }), 201);
     const res = await t.call("GET", `/v1/members/${member.id}/profile?reason=support_call`);
     const view = (await (await expectStatus(res, 200)).json()) as {
       member: { email: string };
@@ -127,6 +128,7 @@ describe("the customer 360 view", () => {
       profile: { purchaseCount: number; purchaseDays: number; monetaryMinor: number; averageBasketMinor: number; favouritePartners: Array<{ partnerId: string }>; favouriteCategories: Array<{ category: string }> };
       recentInteractions: Array<{ kind: string; partnerId: string }>;
       scores: unknown;
+      segments: Array<{ name: string }>;
     };
     expect(view.member.email).toBe(member.email);
     expect(view.card.number).toBe(card.number);
@@ -134,11 +136,13 @@ describe("the customer 360 view", () => {
     expect(view.profile.favouritePartners.map((f) => f.partnerId)).toEqual([cinema.id, cafe.id]);
     expect(view.profile.favouriteCategories.map((f) => f.category)).toEqual(["ticket", "cinema"]);
     expect(view.recentInteractions.map((i) => [i.kind, i.partnerId])).toEqual([
+      ["segment_enter", null],
       ["purchase", cafe.id],
       ["purchase", cinema.id],
       ["enrolment", null],
     ]);
     expect(view.scores).toBeNull();
+    expect(view.segments.map((s) => s.name)).toEqual(["Buyers"]);
 
     const audit = t.database.sqlite.prepare("SELECT actor_type, action, reason FROM audit_log WHERE target_id = ? AND action = 'profile.read'").all(member.id);
     expect(audit).toEqual([{ actor_type: "admin", action: "profile.read", reason: "support_call" }]);

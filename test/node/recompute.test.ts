@@ -8,7 +8,7 @@ import { conditionalExpectedPurchases, fitBgNbd, probabilityAlive, type BgNbdCus
 import { FIT_TOLERANCES, recompute } from "../../src/services/recompute.ts";
 import { seedDemo } from "../../src/services/seed-demo.ts";
 import { createTestApp } from "../helpers/app.ts";
-import { expectStatus } from "../helpers/factories.ts";
+import { expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -88,5 +88,39 @@ describe("recompute", () => {
     expect(clv.model.bgNbd.r).toBeGreaterThan(0);
     expect(clv.totalClvMinor).toBeGreaterThan(0);
     expect(clv.lifecycle.length).toBeGreaterThan(1);
+  });
+});
+
+describe("a royal tier for the top spenders", () => {
+  it("upgrades the top N% by spend at once, and keeps them there at requalification while they stay on top", async () => {
+    const t = await createTestApp();
+    const { program } = (await (await t.call("GET", "/v1/program")).json()) as { program: { tiers: Array<Record<string, unknown>> } };
+    // VIP by points stays out of reach; the top 20% of buyers by spend hold it instead.
+    const tiers = program.tiers.map((tier) => (tier.code === "vip" ? { ...tier, qualifyingPoints: 10_000_000, topSpendPercent: 20 } : tier));
+    await expectStatus(await t.call("PUT", "/v1/program", { body: { ...program, tiers } }), 200);
+    const partner = await givenPartner(t);
+    const buyers: Array<{ id: string; card: { number: string } }> = [];
+    for (let i = 0; i < 10; i++) {
+      const member = await givenMember(t);
+      const card = await givenCard(t, member.id);
+      await expectStatus(await purchase(t, partner, card, { amountMinor: 10_000 * (i + 1) }), 201);
+      buyers.push({ id: member.id, card });
+    }
+    const summary = await recompute(t.deps);
+    expect(summary.royalUpgrades).toBe(2);
+    const tierOf = (id: string) => (t.database.sqlite.prepare("SELECT tier FROM members WHERE id = ?").get(id) as { tier: string }).tier;
+    expect(buyers.map((m) => tierOf(m.id))).toEqual([...Array(8).fill("basic"), "vip", "vip"]);
+    const history = t.database.sqlite.prepare("SELECT from_tier, to_tier, reason FROM tier_history WHERE member_id = ?").all(buyers[9]!.id);
+    expect(history).toEqual([{ from_tier: "basic", to_tier: "vip", reason: "upgrade" }]);
+
+    // A year on, the smallest buyer spends the most: the top two are now it and the biggest one.
+    t.clock.advance(366 * 86_400_000);
+    await expectStatus(await purchase(t, partner, buyers[0]!.card, { amountMinor: 1_000_000 }), 201);
+    await recompute(t.deps);
+    expect(tierOf(buyers[0]!.id)).toBe("vip");
+    // Requalification: the one still on top keeps VIP without the points; the one that fell out goes down.
+    await expectStatus(await t.call("POST", "/v1/jobs/points"), 200);
+    expect(tierOf(buyers[9]!.id)).toBe("vip");
+    expect(tierOf(buyers[8]!.id)).toBe("basic");
   });
 });

@@ -532,6 +532,7 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["a currency in lower case", { body: program({ currency: "krw" }), fields: ["currency"] }],
     ["a point worth nothing", { body: program({ pointValueMinor: 0 }), fields: ["pointValueMinor"] }],
     ["a redemption minimum above its maximum", { body: program({ redemption: { minPoints: 500, maxPoints: 100 } }), fields: ["redemption.minPoints"] }],
+    ["a royal tier for more than the top half", { body: program({ tiers: [tiers[0], tiers[1], tiers[2], { ...tiers[3], topSpendPercent: 60 }] }), fields: ["tiers.3.topSpendPercent"] }],
   ],
   "GET /v1/partners/{partnerId}/statements/{month}": [
     ["a month without its leading zero", { params: { month: "2026-3" }, fields: ["month"] }],

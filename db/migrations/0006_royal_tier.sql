@@ -1,0 +1,1 @@
+ALTER TABLE `member_scores` ADD `spend_tier` text;
