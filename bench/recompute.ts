@@ -102,7 +102,10 @@ function recomputeIn(path: string) {
     const { openNodeDeps } = await import("./src/node.ts");
     const { parseConfig } = await import("./src/config.ts");
     const { recompute } = await import("./src/services/recompute.ts");
+    const { migrateSqlite } = await import("./db/sqlite.ts");
     const { deps, database } = openNodeDeps(parseConfig({ DATABASE_PATH: ${JSON.stringify(path)}, ADMIN_TOKEN: "bench-admin-token-0123456789abcdef", LOG_LEVEL: "silent" }));
+    // A kept database (BENCH_DB) may predate the latest migrations.
+    migrateSqlite(database);
     const started = performance.now();
     const summary = await recompute(deps);
     const seconds = (performance.now() - started) / 1000;
