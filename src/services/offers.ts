@@ -4,7 +4,7 @@
  * atomic unit, guarded by CHECKs so the last unit of a budget is never given twice.
  */
 import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
-import type { Statement } from "../../db/database.ts";
+import { prepared, type Statement } from "../../db/database.ts";
 import { offerMemberUsage, offers, purchaseOffers, stores } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import {
@@ -224,11 +224,22 @@ export async function updateOffer(deps: Deps, actor: Principal, offerId: string,
 
 /** Offers that could apply at a partner's till at `at`: its own and the operator's, active. */
 export async function offersAt(deps: Deps, partnerId: string, at: number): Promise<Offer[]> {
-  const rows = await deps.database.db
-    .select()
-    .from(offers)
-    .where(and(or(isNull(offers.partnerId), eq(offers.partnerId, partnerId)), eq(offers.status, "active"), sql`${offers.validFrom} <= ${at}`, sql`(${offers.validUntil} IS NULL OR ${offers.validUntil} > ${at})`));
-  return rows.map(offerOf);
+  // Every purchase asks: prepared once, as the other reads on the purchase path are.
+  const query = prepared(deps.database.db, "offers.at", (db) =>
+    db
+      .select()
+      .from(offers)
+      .where(
+        and(
+          or(isNull(offers.partnerId), eq(offers.partnerId, sql.placeholder("partnerId"))),
+          eq(offers.status, "active"),
+          sql`${offers.validFrom} <= ${sql.placeholder("at")}`,
+          sql`(${offers.validUntil} IS NULL OR ${offers.validUntil} > ${sql.placeholder("at")})`,
+        ),
+      )
+      .prepare(),
+  );
+  return (await query.all({ partnerId, at })).map(offerOf);
 }
 
 /** How often the member used each offer in the limit windows around `at`. */
