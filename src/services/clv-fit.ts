@@ -16,7 +16,7 @@ import {
   type GammaGammaFit,
   type TimeUnit,
 } from "../domain/clv/index.ts";
-import { createSummaryAccumulator, type SummaryAccumulator } from "../domain/clv/summary-stream.ts";
+import { createSummaryAccumulator, type SummaryAccumulator } from "../domain/clv/summary.ts";
 import {
   ColumnNotFoundError,
   detectDelimiter,

@@ -5,7 +5,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { interactions } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
-import { createSummaryAccumulator } from "../domain/clv/summary-stream.ts";
+import { createSummaryAccumulator } from "../domain/clv/summary.ts";
 import { fitAccumulated, type ClvFitOptions, type ClvFitReport, type PeriodOptions, type RejectedLine } from "./clv-fit.ts";
 import { currentProgram } from "./program.ts";
 

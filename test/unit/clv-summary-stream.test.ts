@@ -1,10 +1,47 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createSummaryAccumulator } from "../../src/domain/clv/summary-stream.ts";
-import { summarizeTransactions, type SummaryOptions, type Transaction } from "../../src/domain/clv/summary.ts";
+import { createSummaryAccumulator, DAYS_PER_UNIT, type CustomerSummary, type SummaryOptions, type Transaction } from "../../src/domain/clv/summary.ts";
 import { loadRawPurchases } from "../helpers/cdnow.ts";
 
 const at = (iso: string) => Date.parse(iso);
+const DAY_MS = 86_400_000;
+
+/**
+ * The summaries the plain way, as a test oracle: every transaction held, days sorted, same-day spend
+ * summed in log order. summarizeTransactions is the accumulator itself, so the accumulator is held to this.
+ */
+function summarizeTransactions<Id>(log: Iterable<Transaction<Id>>, options: SummaryOptions): CustomerSummary<Id>[] {
+  const unitDays = DAYS_PER_UNIT[options.timeUnit ?? "week"];
+  const calibrationEndDay = Math.floor(options.calibrationEndAt / DAY_MS);
+  const holdoutEndDay = options.holdoutEndAt === undefined ? undefined : Math.floor(options.holdoutEndAt / DAY_MS);
+  const spendByDayByCustomer = new Map<Id, Map<number, number>>();
+  for (const t of log) {
+    let spendByDay = spendByDayByCustomer.get(t.customerId);
+    if (!spendByDay) spendByDayByCustomer.set(t.customerId, (spendByDay = new Map()));
+    const day = Math.floor(t.at / DAY_MS);
+    spendByDay.set(day, (spendByDay.get(day) ?? 0) + (t.amountMinor ?? t.amount));
+  }
+  const summaries: CustomerSummary<Id>[] = [];
+  for (const [customerId, spendByDay] of spendByDayByCustomer) {
+    const days = [...spendByDay.keys()].sort((u, v) => u - v);
+    const firstDay = days[0]!;
+    if (firstDay > calibrationEndDay) continue;
+    const repeatDays = days.filter((day) => day > firstDay && day <= calibrationEndDay);
+    const lastDay = repeatDays.at(-1) ?? firstDay;
+    const repeatSpend = repeatDays.reduce((sum, day) => sum + spendByDay.get(day)!, 0);
+    const summary: CustomerSummary<Id> = {
+      customerId,
+      x: repeatDays.length,
+      tx: (lastDay - firstDay) / unitDays,
+      T: (calibrationEndDay - firstDay) / unitDays,
+      mx: repeatDays.length > 0 ? repeatSpend / repeatDays.length : 0,
+      firstPurchaseAt: firstDay * DAY_MS,
+    };
+    if (holdoutEndDay !== undefined) summary.xHoldout = days.filter((day) => day > calibrationEndDay && day <= holdoutEndDay).length;
+    summaries.push(summary);
+  }
+  return summaries;
+}
 
 function accumulate<Id>(log: Iterable<Transaction<Id>>) {
   const accumulator = createSummaryAccumulator<Id>();

@@ -41,8 +41,10 @@ export { hypergeometric2F1, log2F1, log2F1Signed, type SignedLog } from "./hyper
 export { minimize, type MinimizeOptions, type MinimizeResult } from "./optimize.ts";
 export { logBeta, logGamma, logSumExp } from "./special.ts";
 export {
+  createSummaryAccumulator,
   DAYS_PER_UNIT,
   summarizeTransactions,
+  type SummaryAccumulator,
   type CustomerSummary,
   type SummaryOptions,
   type TimeUnit,
