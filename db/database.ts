@@ -58,7 +58,7 @@ function messagesOf(error: unknown): string[] {
 }
 
 /** True when a write failed on a SQL guard of that kind, whichever driver reported it. */
-export function isConstraintViolation(error: unknown, kind: "UNIQUE" | "CHECK", detail?: string): boolean {
+export function isConstraintViolation(error: unknown, kind: "UNIQUE" | "CHECK" | "FOREIGN KEY", detail?: string): boolean {
   return messagesOf(error).some((m) => m.includes(`${kind} constraint failed`) && (!detail || m.includes(detail)));
 }
 

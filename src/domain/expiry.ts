@@ -48,6 +48,14 @@ export function monthStart(atMs: number, utcOffsetMinutes: number): number {
   return fromLocal(year, month, 1, utcOffsetMinutes);
 }
 
+/**
+ * Days since 1970-01-01 of the local date containing an instant: how profiles count purchase days
+ * and how the recompute measures histories, which must agree.
+ */
+export function localDayNumber(atMs: number, utcOffsetMinutes: number): number {
+  return Math.floor((atMs + utcOffsetMinutes * MINUTE_MS) / 86_400_000);
+}
+
 /** YYYY-MM-DD in the program's local time, for human descriptions. */
 export function localDate(atMs: number, utcOffsetMinutes: number): string {
   return new Date(atMs + utcOffsetMinutes * MINUTE_MS).toISOString().slice(0, 10);

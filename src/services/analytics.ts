@@ -2,11 +2,11 @@
  * What marketers read about the customer base: the RFM segments from the last recompute, the
  * Pareto view of revenue (the top 20%, the Lorenz curve, Gini), and the lifetime-value model.
  */
-import { eq, sql } from "drizzle-orm";
-import { settings } from "../../db/schema.ts";
+import { sql } from "drizzle-orm";
 import type { Deps } from "../deps.ts";
 import { lorenzCurve, paretoSummary } from "../domain/pareto.ts";
 import { RFM_SEGMENT_NAMES, RFM_SEGMENTS } from "../domain/rfm.ts";
+import { storedClvModel } from "./recompute.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -38,14 +38,14 @@ export async function paretoAnalytics(deps: Deps) {
 
 export async function clvAnalytics(deps: Deps) {
   const { db } = deps.database;
-  const [stored] = await db.select().from(settings).where(eq(settings.key, "clv.model"));
+  const model = await storedClvModel(deps);
   const stages = (await db.all(sql`SELECT lifecycle, COUNT(*) AS members, COALESCE(SUM(clv_minor), 0) AS clvMinor FROM member_scores GROUP BY lifecycle`)) as Array<{
     lifecycle: string;
     members: number;
     clvMinor: number;
   }>;
   return {
-    model: stored ? (JSON.parse(stored.value) as Record<string, unknown>) : null,
+    model,
     totalClvMinor: stages.reduce((n, s) => n + s.clvMinor, 0),
     lifecycle: stages.sort((a, b) => b.members - a.members),
   };

@@ -4,7 +4,7 @@
  * atomic unit, guarded by CHECKs so the last unit of a budget is never given twice.
  */
 import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
-import { prepared, type Statement } from "../../db/database.ts";
+import { isConstraintViolation, prepared, type Statement } from "../../db/database.ts";
 import { offerMemberUsage, offers, purchaseOffers, stores } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import {
@@ -177,7 +177,7 @@ export async function createOffer(deps: Deps, actor: Principal, input: OfferInpu
     await deps.database.atomic([deps.database.db.insert(offers).values(row), auditStatement(deps, actor, "offer.create", { type: "offer", id: row.id })]);
   } catch (error) {
     // Only a foreign key can fail here: the named partner does not exist.
-    if (partnerId !== null && String(error).includes("FOREIGN KEY")) throw invalidField("partnerId", "No such partner", `No partner ${partnerId}.`);
+    if (partnerId !== null && isConstraintViolation(error, "FOREIGN KEY")) throw invalidField("partnerId", "No such partner", `No partner ${partnerId}.`);
     throw error;
   }
   return offerView(row);

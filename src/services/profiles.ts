@@ -6,6 +6,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Statement } from "../../db/database.ts";
 import type { Deps } from "../deps.ts";
+import { localDayNumber } from "../domain/expiry.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -45,7 +46,7 @@ export interface PurchaseFacts {
  */
 export function purchaseProfileStatements(deps: Deps, p: PurchaseFacts): Statement[] {
   const dayOf = (column: ReturnType<typeof sql>) => sql`((${column} + ${p.utcOffsetMinutes * 60_000}) / ${DAY_MS})`;
-  const day = Math.floor((p.at + p.utcOffsetMinutes * 60_000) / DAY_MS);
+  const day = localDayNumber(p.at, p.utcOffsetMinutes);
   const categories = new Map<string, number>();
   for (const line of p.lines?.length ? p.lines : [{ category: p.partnerCategory, amountMinor: p.amountMinor }]) {
     categories.set(line.category, (categories.get(line.category) ?? 0) + line.amountMinor);

@@ -60,10 +60,6 @@ function invalid(field: string, message: string): never {
   throw invalidField(field, message, message);
 }
 
-async function partnerName(deps: Deps, partnerId: string): Promise<string> {
-  return (await partnerTerms(deps, partnerId)).name;
-}
-
 function occurredAtOf(deps: Deps, occurredAt: string | undefined): number {
   const now = deps.clock();
   if (occurredAt === undefined) return now;
@@ -440,6 +436,7 @@ export async function refundPurchase(
   claim: Claim | null,
 ) {
   const isVoid = "void" in request;
+  const { program } = await currentProgram(live);
   const attempt = async () => {
     const deps = frozenClock(live);
     const purchase = await findPurchase(deps, actor, purchaseId);
@@ -457,9 +454,8 @@ export async function refundPurchase(
     const refundTxnIds = txns.filter((t) => t.kind !== "purchase").map((t) => t.id);
     const claw = await planClawBack(deps, purchase.memberId, purchaseTxn.id, effect.clawPoints);
     const restore = await planRestore(deps, purchaseTxn.id, refundTxnIds, effect.restorePoints);
-    const name = await partnerName(deps, purchase.partnerId);
+    const { name } = await partnerTerms(deps, purchase.partnerId);
     const txnId = newId("transaction", deps.clock());
-    const { program } = await currentProgram(deps);
     const uses = await offersOfPurchase(deps, purchaseId);
     const usedOffers = uses.length ? await db.select().from(offers).where(inArray(offers.id, uses.map((u) => u.offerId))) : [];
     const offerRefund = offerRefundStatements(

@@ -22,6 +22,7 @@ import {
   type GammaGammaFit,
   type LifecycleStage,
 } from "../domain/clv/index.ts";
+import { localDayNumber } from "../domain/expiry.ts";
 import { scoreRfm, topByMonetary, type RfmScored } from "../domain/rfm.ts";
 import { currentProgram } from "./program.ts";
 import { refreshSegments } from "./segments.ts";
@@ -198,15 +199,22 @@ function scoreStatements(driver: "better-sqlite3" | "d1", rows: unknown[][]): Re
   return statements;
 }
 
-interface StoredModel {
+/** The model the last run fitted, as /v1/analytics/clv shows it. */
+export interface StoredClvModel {
   bgNbd: BgNbdFit | null;
   gammaGamma: GammaGammaFit | null;
+  fittedAt: string;
+  buyers: number;
+  horizonMonths: number;
+  monthlyDiscount: number;
 }
 
-/** The last run's parameters: today's fit starts there, and a day's new purchases move it little. */
-async function previousModel(deps: Deps): Promise<StoredModel | null> {
-  const [row] = await deps.database.db.select().from(settings).where(eq(settings.key, "clv.model"));
-  return row ? (JSON.parse(row.value) as StoredModel) : null;
+const MODEL_KEY = "clv.model";
+
+/** The last run's model (today's fit starts from its parameters), or null before the first run. */
+export async function storedClvModel(deps: Deps): Promise<StoredClvModel | null> {
+  const [row] = await deps.database.db.select().from(settings).where(eq(settings.key, MODEL_KEY));
+  return row ? (JSON.parse(row.value) as StoredClvModel) : null;
 }
 
 const finite = (...values: number[]) => values.every((v) => Number.isFinite(v) && v > 0);
@@ -218,7 +226,7 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
   const n = base.ids.length;
   const { program } = await currentProgram(deps);
   const tierRank = (code: string) => program.tiers.findIndex((t) => t.code === code);
-  const dayOf = (ms: number) => Math.floor((ms + program.utcOffsetMinutes * 60_000) / DAY_MS);
+  const dayOf = (ms: number) => localDayNumber(ms, program.utcOffsetMinutes);
   const today = dayOf(now);
 
   // RFM over buyers: frequency in purchase days, monetary net of refunds.
@@ -246,7 +254,7 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
   const histories = new Array<BgNbdCustomer | null>(n);
   for (let i = 0; i < n; i++) histories[i] = historyOf(base, i, today, dayOf);
   const buyers = buyerIndexes.map((i) => histories[i]!);
-  const last = await previousModel(deps);
+  const last = await storedClvModel(deps);
   const lastBg = last?.bgNbd;
   const lastGg = last?.gammaGamma;
   const bgNbd =
@@ -361,9 +369,9 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
     await deps.database.atomic(scoreStatements(deps.database.driver, rows));
     progress("write", Math.min(n, from + perUnit), n);
   }
-  const model = { bgNbd, gammaGamma, fittedAt: new Date(now).toISOString(), buyers: buyers.length, horizonMonths: CLV_MONTHS, monthlyDiscount: CLV_MONTHLY_DISCOUNT };
+  const model: StoredClvModel = { bgNbd, gammaGamma, fittedAt: new Date(now).toISOString(), buyers: buyers.length, horizonMonths: CLV_MONTHS, monthlyDiscount: CLV_MONTHLY_DISCOUNT };
   await deps.database.atomic([
-    sql`INSERT INTO settings (key, value, updated_at) VALUES ('clv.model', ${JSON.stringify(model)}, ${now})
+    sql`INSERT INTO settings (key, value, updated_at) VALUES (${MODEL_KEY}, ${JSON.stringify(model)}, ${now})
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
   ]);
   // Members a royal tier now holds who are below it: upgraded at once, as points would. (Keeping

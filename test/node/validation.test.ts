@@ -429,6 +429,7 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["an operator share over 100%", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, operatorFundedBps: 10_001 }, fields: ["operatorFundedBps"] }],
     ["an end before the start", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, validFrom: "2026-03-10T00:00:00Z", validUntil: "2026-03-01T00:00:00Z" }, fields: ["validUntil"] }],
     ["an unknown field", { body: { name: "x", reward: { kind: "amount", amountMinor: 500 }, priority: 1 }, fields: ["priority"] }],
+    ["a partner that does not exist", { body: { name: "x", partnerId: "prt_00000000000000000000000000", reward: { kind: "amount", amountMinor: 500 } }, fields: ["partnerId"] }],
   ],
   "GET /v1/offers/{offerId}": [["an offer id over 64 characters", { params: { offerId: tooLongId }, fields: ["offerId"] }]],
   "PATCH /v1/offers/{offerId}": [

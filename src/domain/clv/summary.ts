@@ -72,7 +72,7 @@ interface CustomerDays {
 }
 
 export interface SummaryAccumulator<Id = string> {
-  /** Adds one purchase; throws a RangeError, as summarizeTransactions does, on a non-finite time or value. */
+  /** Adds one purchase; throws a RangeError on a non-finite time or value. */
   add(transaction: Transaction<Id>): void;
   /** Distinct customers so far, whatever their dates. */
   readonly customerCount: number;
@@ -81,7 +81,7 @@ export interface SummaryAccumulator<Id = string> {
   /** UTC midnight of the earliest and latest purchase day so far, epoch ms; undefined before the first. */
   readonly firstPurchaseAt: number | undefined;
   readonly lastPurchaseAt: number | undefined;
-  /** The summaries summarizeTransactions would give for the transactions added so far. */
+  /** The per-customer summaries of the transactions added so far (see SummaryOptions). */
   summarize(options: SummaryOptions): CustomerSummary<Id>[];
 }
 
@@ -169,7 +169,7 @@ export function createSummaryAccumulator<Id = string>(): SummaryAccumulator<Id> 
   };
 }
 
-/** Days in ascending order, each once, with its spend summed in log order (as summarizeTransactions sums it). */
+/** Days in ascending order, each once, with its spend summed in log order (as a sorted log would sum it). */
 function mergeDays({ days, spends }: CustomerDays): { days: number[]; spends: number[] } {
   // A stable sort of positions keeps same-day spends in log order, so the sums match to the bit.
   const order = days.map((_, i) => i).sort((i, j) => (days[i] ?? 0) - (days[j] ?? 0));
