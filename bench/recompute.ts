@@ -107,10 +107,12 @@ function recomputeIn(path: string) {
     // A kept database (BENCH_DB) may predate the latest migrations.
     migrateSqlite(database);
     const started = performance.now();
-    const summary = await recompute(deps);
+    // Seconds from the start to the end of each step, to show where the time goes.
+    const steps = {};
+    const summary = await recompute(deps, (step) => (steps[step] = +((performance.now() - started) / 1000).toFixed(2)));
     const seconds = (performance.now() - started) / 1000;
     await database.close();
-    console.log(JSON.stringify({ seconds, members: summary.members, buyers: summary.buyers, lifecycle: summary.lifecycle, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+    console.log(JSON.stringify({ seconds, steps, members: summary.members, buyers: summary.buyers, lifecycle: summary.lifecycle, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
   `;
   return JSON.parse(execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 1 << 20 }).trim().split("\n").at(-1)!);
 }
@@ -146,6 +148,7 @@ try {
       buyers: run.buyers,
       interactions,
       recomputeSeconds: +run.seconds.toFixed(1),
+      stepsEndAtSeconds: run.steps,
       peakRssMiB: run.peakRssMiB,
       profileUpdatePerPurchaseMicroseconds: await profileUpdateCost(path),
       lifecycle: run.lifecycle,

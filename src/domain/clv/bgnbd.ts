@@ -214,18 +214,28 @@ export function expectedPurchases(params: BgNbdParams, t: number): number {
  * (eq. 10):
  *   E = (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]
  *       / [1 + δ(x>0) a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)].
- * The power and ₂F₁ are multiplied in logs: for a frequent buyer one is tiny and the other huge.
+ * The denominator is 1 / P(alive), so E = {@link expectedPurchasesIfAlive} · {@link probabilityAlive}.
  */
 export function conditionalExpectedPurchases(params: BgNbdParams, customer: BgNbdCustomer, t: number): number {
+  return expectedPurchasesIfAlive(params, customer.x, customer.T, t) * probabilityAlive(params, customer);
+}
+
+/**
+ * Eq. 10's numerator: expected purchases in the next t time units by a customer with x repeat
+ * purchases and age T who is still alive,
+ *   (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))].
+ * It does not depend on t_x, so a scorer evaluates the costly ₂F₁ once per (x, T) — far fewer than
+ * distinct histories — and multiplies by each history's P(alive). The power and ₂F₁ are multiplied
+ * in logs: for a frequent buyer one is tiny and the other huge.
+ */
+export function expectedPurchasesIfAlive(params: BgNbdParams, x: number, T: number, t: number): number {
   const { r, alpha, b } = params;
   const a = awayFromOne(params.a);
-  const { x, T } = customer;
   if (t <= 0) return 0;
   const z = t / (alpha + T + t);
   const logPowerTimesF =
     (r + x) * Math.log((alpha + T) / (alpha + T + t)) + log2F1(r + x, b + x, a + b + x - 1, z);
-  const bracket = -Math.expm1(logPowerTimesF);
-  return ((a + b + x - 1) / (a - 1)) * bracket * probabilityAlive(params, customer);
+  return ((a + b + x - 1) / (a - 1)) * -Math.expm1(logPowerTimesF);
 }
 
 /**

@@ -6,7 +6,7 @@
  * BG/NBD in each period, times the spend per purchase expected from Gamma-Gamma (the two are
  * assumed independent), times the margin, discounted to today.
  */
-import { conditionalExpectedPurchases, probabilityAlive, type BgNbdCustomer, type BgNbdParams } from "./bgnbd.ts";
+import { expectedPurchasesIfAlive, probabilityAlive, type BgNbdCustomer, type BgNbdParams } from "./bgnbd.ts";
 import { expectedAverageSpend, type GammaGammaParams } from "./gamma-gamma.ts";
 
 /** Average days in a calendar month (365.25 / 12). */
@@ -51,24 +51,42 @@ export function customerLifetimeValue(
   customer: ClvCustomer,
   options: ClvOptions,
 ): ClvResult {
-  const { periods, periodLength, discountRatePerPeriod, margin = 1 } = options;
+  const { margin = 1 } = options;
+  const spend = expectedAverageSpend(gammaGamma, customer.x, customer.mx);
+  const pAlive = probabilityAlive(bgNbd, customer);
+  const ifAlive = horizonPurchasesIfAlive(bgNbd, customer.x, customer.T, options);
+  return {
+    clv: margin * spend * ifAlive.discounted * pAlive,
+    expectedPurchases: ifAlive.total * pAlive,
+    expectedAverageSpend: spend,
+    probabilityAlive: pAlive,
+  };
+}
+
+/**
+ * Purchases over the horizon by a customer with x repeat purchases and age T, if still alive: in
+ * total, and discounted period by period. E[Y(t) | x, t_x, T] is this times P(alive), and only
+ * P(alive) depends on t_x — so scoring a whole base needs these ₂F₁s once per distinct (x, T), not
+ * per distinct history.
+ */
+export function horizonPurchasesIfAlive(
+  bgNbd: BgNbdParams,
+  x: number,
+  T: number,
+  options: Omit<ClvOptions, "margin">,
+): { total: number; discounted: number } {
+  const { periods, periodLength, discountRatePerPeriod } = options;
   if (!(Number.isInteger(periods) && periods >= 0 && periodLength > 0 && discountRatePerPeriod > -1)) {
     throw new RangeError("CLV needs a whole number of periods, a positive period length and a discount rate > −1");
   }
-  const spend = expectedAverageSpend(gammaGamma, customer.x, customer.mx);
-  let discountedPurchases = 0;
-  let cumulativeBefore = 0;
+  let discounted = 0;
+  let before = 0;
   for (let k = 1; k <= periods; k++) {
-    const cumulative = conditionalExpectedPurchases(bgNbd, customer, k * periodLength);
-    discountedPurchases += (cumulative - cumulativeBefore) / (1 + discountRatePerPeriod) ** k;
-    cumulativeBefore = cumulative;
+    const cumulative = expectedPurchasesIfAlive(bgNbd, x, T, k * periodLength);
+    discounted += (cumulative - before) / (1 + discountRatePerPeriod) ** k;
+    before = cumulative;
   }
-  return {
-    clv: margin * spend * discountedPurchases,
-    expectedPurchases: cumulativeBefore,
-    expectedAverageSpend: spend,
-    probabilityAlive: probabilityAlive(bgNbd, customer),
-  };
+  return { total: before, discounted };
 }
 
 /** Where a member is in their relationship with the program. */
