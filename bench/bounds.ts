@@ -1,6 +1,7 @@
 /**
  * What the hardware allows, for reading bench/purchases.ts: hello-world, a JSON POST with no
- * database, and a JSON POST with one insert committed with synchronous=NORMAL and =FULL.
+ * database, and a JSON POST with one insert committed with synchronous=NORMAL and =FULL, alone
+ * or group-committed.
  */
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
@@ -30,5 +31,6 @@ const hello = await measure("bench/hello-server.ts", {}, false);
 const json = await measure("bench/bound-server.ts", { MODE: "json" }, true);
 const normal = await measure("bench/bound-server.ts", { MODE: "normal" }, true);
 const full = await measure("bench/bound-server.ts", { MODE: "full" }, true);
+const group = await measure("bench/bound-server.ts", { MODE: "group" }, true);
 const ratio = (x: { rps: number }) => +(x.rps / hello.rps).toFixed(3);
-console.log(JSON.stringify({ bench: "bounds", hello, jsonPost: { ...json, ratio: ratio(json) }, insertNormal: { ...normal, ratio: ratio(normal) }, insertFull: { ...full, ratio: ratio(full) } }));
+console.log(JSON.stringify({ bench: "bounds", hello, jsonPost: { ...json, ratio: ratio(json) }, insertNormal: { ...normal, ratio: ratio(normal) }, insertFull: { ...full, ratio: ratio(full) }, insertFullGroupCommit: { ...group, ratio: ratio(group) } }));

@@ -334,7 +334,9 @@ export const purchases = sqliteTable(
     uniqueIndex("purchases_card_token").on(t.cardTokenJti).where(sql`card_token_jti IS NOT NULL`),
     index("purchases_partner_time").on(t.partnerId, t.createdAt),
     check("purchases_discount", sql`${t.discountMinor} >= 0 AND ${t.refundedDiscountMinor} >= 0 AND ${t.refundedDiscountMinor} <= ${t.discountMinor}`),
-    index("purchases_member_time").on(t.memberId, t.occurredAt),
+    // Covers the points a member earned since a time (caps, tiers: on every purchase), so summing
+    // them never leaves the index.
+    index("purchases_member_earned").on(t.memberId, t.occurredAt, t.earnedPoints, t.clawedPoints),
     check("purchases_amounts", sql`${t.amountMinor} >= 0 AND ${t.payableMinor} >= 0 AND ${t.redeemedPoints} >= 0 AND ${t.earnedPoints} >= 0`),
     // Refunds never exceed what is left.
     check("purchases_refunded", sql`${t.refundedMinor} >= 0 AND ${t.refundedMinor} <= ${t.amountMinor}`),

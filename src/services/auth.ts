@@ -27,21 +27,6 @@ const OTP_WINDOW_MS = 15 * 60_000;
 
 const unauthorized = (detail = "A valid bearer credential is required.") => new AppError("unauthorized", detail);
 
-// A till presents the same key on every sale; hashing it each time was a tenth of a purchase's
-// CPU. Only the hash is remembered per key (revocation is still checked in the database).
-const KEY_HASH_CACHE_SIZE = 1_000;
-const keyHashes = new Map<string, string>();
-
-async function hashOfKey(key: string): Promise<string> {
-  let hash = keyHashes.get(key);
-  if (hash === undefined) {
-    hash = await sha256Hex(key);
-    if (keyHashes.size >= KEY_HASH_CACHE_SIZE) keyHashes.delete(keyHashes.keys().next().value!);
-    keyHashes.set(key, hash);
-  }
-  return hash;
-}
-
 /**
  * Makes sure an admin credential exists. With ADMIN_TOKEN configured nothing is stored; otherwise
  * the first call on a new database generates one, keeps only its hash and returns it once.
@@ -53,7 +38,7 @@ export async function ensureAdminToken(deps: Deps): Promise<string | null> {
   if (stored) return null;
   const token = randomSecret(ADMIN_TOKEN_PREFIX, 32);
   await deps.database.atomic([
-    db.insert(settings).values({ key: ADMIN_TOKEN_HASH_KEY, value: await sha256Hex(token), updatedAt: deps.clock() }),
+    db.insert(settings).values({ key: ADMIN_TOKEN_HASH_KEY, value: sha256Hex(token), updatedAt: deps.clock() }),
   ]);
   return token;
 }
@@ -61,7 +46,7 @@ export async function ensureAdminToken(deps: Deps): Promise<string | null> {
 async function isAdminToken(deps: Deps, token: string): Promise<boolean> {
   if (deps.config.ADMIN_TOKEN && constantTimeEqual(token, deps.config.ADMIN_TOKEN)) return true;
   const [stored] = await deps.database.db.select().from(settings).where(eq(settings.key, ADMIN_TOKEN_HASH_KEY));
-  return stored ? constantTimeEqual(await sha256Hex(token), stored.value) : false;
+  return stored ? constantTimeEqual(sha256Hex(token), stored.value) : false;
 }
 
 /** Resolves an Authorization header to a principal; a present but bad credential is a 401, a suspended partner's key a 403. */
@@ -71,7 +56,7 @@ export async function authenticate(deps: Deps, header: string | undefined): Prom
   if (!match) throw unauthorized("Use 'Authorization: Bearer <token>'.");
   const token = match[1]!;
   if (token.startsWith(PARTNER_KEY_PREFIX)) {
-    const found = await findActiveKeyByHash(deps, await hashOfKey(token));
+    const found = await findActiveKeyByHash(deps, sha256Hex(token));
     if (!found) throw unauthorized("Unknown or revoked API key.");
     // A genuine key of a partner that may not act now: refused as forbidden, not unknown.
     if (found.partnerStatus !== "active") throw new AppError("forbidden", "This partner is suspended; its API keys are refused until it is reactivated.");
@@ -176,7 +161,7 @@ export async function startMemberSignIn(deps: Deps, contact: Contact): Promise<v
   });
   await deps.database.atomic([
     db.update(otpCodes).set({ consumedAt: now }).where(and(eq(otpCodes.recipient, recipient), isNull(otpCodes.consumedAt))),
-    db.insert(otpCodes).values({ id, recipient, memberId: member.id, codeHash: await sha256Hex(`${id}:${code}`), createdAt: now, expiresAt: now + OTP_TTL_MS }),
+    db.insert(otpCodes).values({ id, recipient, memberId: member.id, codeHash: sha256Hex(`${id}:${code}`), createdAt: now, expiresAt: now + OTP_TTL_MS }),
     message.statement,
   ]);
   await deliverWithDevSender(deps, message.id);
@@ -194,7 +179,7 @@ export async function verifyMemberSignIn(deps: Deps, input: Contact & { code: st
     .limit(1);
   const invalid = new AppError("otp_invalid", "The code is wrong, expired or used up; request a new one.");
   if (!otp || otp.attempts >= OTP_MAX_ATTEMPTS) throw invalid;
-  if (!constantTimeEqual(await sha256Hex(`${otp.id}:${input.code}`), otp.codeHash)) {
+  if (!constantTimeEqual(sha256Hex(`${otp.id}:${input.code}`), otp.codeHash)) {
     await deps.database.atomic([
       db.update(otpCodes).set({ attempts: otp.attempts + 1 }).where(and(eq(otpCodes.id, otp.id), eq(otpCodes.attempts, otp.attempts))),
     ]);

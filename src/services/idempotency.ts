@@ -9,8 +9,8 @@
  * process finds the record once the first commits (its own unit fails on the key) and is answered
  * with the stored response.
  */
-import { and, eq, lt, sql, type SQL } from "drizzle-orm";
-import { prepared, type Statement } from "../../db/database.ts";
+import { and, eq, lt, sql } from "drizzle-orm";
+import { prepared, rendered, type RenderedStatement } from "../../db/database.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, problemOf } from "../errors.ts";
@@ -27,7 +27,7 @@ export interface KeyId {
 export interface Claim extends KeyId {
   fingerprint: string;
   /** The statement that stores the response; `body` may embed SQL read when the unit runs. */
-  complete(status: number, body: SQL | string): Statement;
+  complete(status: number, body: RenderedStatement | string): RenderedStatement;
 }
 
 export type ClaimResult = { kind: "claimed"; claim: Claim } | { kind: "replay"; status: number; body: string };
@@ -67,7 +67,7 @@ function answerFor(record: typeof idempotencyKeys.$inferSelect, fingerprint: str
 
 export async function claimKey(deps: Deps, input: KeyId & { body: unknown }): Promise<ClaimResult> {
   const id: KeyId = { scope: input.scope, route: input.route, key: input.key };
-  const fingerprint = await sha256Hex(canonical(input.body));
+  const fingerprint = sha256Hex(canonical(input.body));
   const existing = await keyRecord(deps, id);
   if (existing) return answerFor(existing, fingerprint);
   if (inFlight.has(idOf(id))) {
@@ -80,9 +80,9 @@ export async function claimKey(deps: Deps, input: KeyId & { body: unknown }): Pr
     claim: {
       ...id,
       fingerprint,
-      // Hand-written: every keyed write runs it, and drizzle's builder is slow at generating SQL.
+      // Rendered as written: every keyed write runs it.
       complete: (status, body) =>
-        sql`INSERT INTO idempotency_keys (scope, route, key, fingerprint, response_status, response_body, created_at, expires_at)
+        rendered`INSERT INTO idempotency_keys (scope, route, key, fingerprint, response_status, response_body, created_at, expires_at)
             VALUES (${id.scope}, ${id.route}, ${id.key}, ${fingerprint}, ${status}, ${body}, ${now}, ${now + IDEMPOTENCY_TTL_MS})`,
     },
   };
@@ -102,7 +102,7 @@ export async function answeredElsewhere(deps: Deps, claim: Claim): Promise<Claim
 /** Stores a refusal (insufficient points …) so a retry gets the same answer. */
 export async function completeWithError(deps: Deps, claim: Claim, error: AppError, requestId: string) {
   const body = problemOf(error, requestId);
-  await deps.database.atomic([sql`${claim.complete(body.status, JSON.stringify(body))} ON CONFLICT DO NOTHING`]);
+  await deps.database.atomic([rendered`${claim.complete(body.status, JSON.stringify(body))} ON CONFLICT DO NOTHING`]);
 }
 
 export async function storedResponse(deps: Deps, claim: Claim) {

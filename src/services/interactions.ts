@@ -6,7 +6,7 @@
  */
 import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
 import type { z } from "zod";
-import { isConstraintViolation, type Statement } from "../../db/database.ts";
+import { isConstraintViolation, rendered, type RenderedStatement, type Statement } from "../../db/database.ts";
 import { interactions, members } from "../../db/schema.ts";
 import { frozenClock, type Deps } from "../deps.ts";
 import { InteractionEventSchema, isContact, SCORE_ATTRIBUTE, type InteractionEvent, type InteractionKind } from "../domain/interactions.ts";
@@ -27,7 +27,8 @@ export interface NewInteraction {
   storeId?: string | null;
   amountMinor?: number | null;
   /** Points moved; SQL when the unit computes them as it runs (expiry). */
-  points?: number | SQL | null;
+  /** A number, or SQL evaluated when the unit runs (points that expired). */
+  points?: number | RenderedStatement | null;
   reference?: string | null;
   attributes?: Record<string, unknown>;
   occurredAt: number;
@@ -35,7 +36,7 @@ export interface NewInteraction {
 
 export function interactionStatement(deps: Deps, interaction: NewInteraction): Statement {
   const now = deps.clock();
-  return sql`INSERT INTO interactions (id, member_id, kind, channel, partner_id, store_id, amount_minor, points, reference, attributes, occurred_at, created_at)
+  return rendered`INSERT INTO interactions (id, member_id, kind, channel, partner_id, store_id, amount_minor, points, reference, attributes, occurred_at, created_at)
              VALUES (${newId("interaction", now)}, ${interaction.memberId}, ${interaction.kind}, ${interaction.channel}, ${interaction.partnerId ?? null},
                      ${interaction.storeId ?? null}, ${interaction.amountMinor ?? null}, ${interaction.points ?? null}, ${interaction.reference ?? null},
                      ${interaction.attributes ? JSON.stringify(interaction.attributes) : null}, ${interaction.occurredAt}, ${now})`;

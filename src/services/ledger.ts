@@ -4,7 +4,7 @@
  * atomic unit as the balance change it explains.
  */
 import { eq, sql } from "drizzle-orm";
-import { isConstraintViolation, prepared, type Statement } from "../../db/database.ts";
+import { isConstraintViolation, prepared, rendered, type Statement } from "../../db/database.ts";
 import { ledgerTransactions, memberBalances } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -62,7 +62,7 @@ export function transactionStatements(deps: Deps, txn: TransactionInput, entries
   // time generating SQL than SQLite spends executing it.
   return [
     transactionRow(deps, txn),
-    ...moving.map((e) => sql`INSERT INTO ledger_entries (txn_id, account, points) VALUES (${txn.id}, ${e.account}, ${e.points})`),
+    ...moving.map((e) => rendered`INSERT INTO ledger_entries (txn_id, account, points) VALUES (${txn.id}, ${e.account}, ${e.points})`),
   ];
 }
 
@@ -71,7 +71,7 @@ export function transactionStatements(deps: Deps, txn: TransactionInput, entries
  * (transactionStatements checks the balance of entries it is given).
  */
 export function transactionRow(deps: Deps, txn: TransactionInput): Statement {
-  return sql`INSERT INTO ledger_transactions (id, member_id, kind, reason_code, description, partner_id, purchase_id, corrects_txn_id, reverses_txn_id, actor_type, actor_id, occurred_at, created_at)
+  return rendered`INSERT INTO ledger_transactions (id, member_id, kind, reason_code, description, partner_id, purchase_id, corrects_txn_id, reverses_txn_id, actor_type, actor_id, occurred_at, created_at)
              VALUES (${txn.id}, ${txn.memberId}, ${txn.kind}, ${txn.reasonCode}, ${txn.description}, ${txn.partnerId ?? null}, ${txn.purchaseId ?? null},
                      ${txn.correctsTxnId ?? null}, ${txn.reversesTxnId ?? null}, ${txn.actor.role}, ${actorIdOf(txn.actor)}, ${txn.occurredAt}, ${deps.clock()})`;
 }
@@ -84,7 +84,7 @@ export interface BalanceDelta {
 
 /** A relative update: concurrent units compose, and the CHECKs (available ≥ 0 …) decide races. */
 export function balanceStatement(deps: Deps, memberId: string, delta: BalanceDelta): Statement {
-  return sql`UPDATE member_balances
+  return rendered`UPDATE member_balances
              SET available = available + ${delta.available ?? 0}, pending = pending + ${delta.pending ?? 0},
                  debt = debt + ${delta.debt ?? 0}, updated_at = ${deps.clock()}
              WHERE member_id = ${memberId}`;
@@ -115,7 +115,7 @@ export async function commitMovement(
     statements.push(
       unit.claim.complete(
         unit.status,
-        sql`json_set(${JSON.stringify(unit.response)}, '$.balance', json_object(
+        rendered`json_set(${JSON.stringify(unit.response)}, '$.balance', json_object(
           'available', (SELECT available FROM member_balances WHERE member_id = ${unit.memberId}),
           'pending', (SELECT pending FROM member_balances WHERE member_id = ${unit.memberId})))`,
       ),

@@ -4,7 +4,7 @@
  * redemptions never plan against a stale picture; the balance CHECK decides who runs short.
  */
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
-import type { Statement } from "../../db/database.ts";
+import { rendered, type Statement } from "../../db/database.ts";
 import { lotMovements, pointLots } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../lib/ids.ts";
@@ -17,13 +17,13 @@ import { newId } from "../lib/ids.ts";
 export function spendFromLots(txnId: string, memberId: string, points: number): Statement[] {
   if (points <= 0) return [];
   return [
-    sql`INSERT INTO lot_movements (txn_id, lot_id, points)
+    rendered`INSERT INTO lot_movements (txn_id, lot_id, points)
         SELECT ${txnId}, id, -MIN(remaining, ${points} - (running - remaining))
         FROM (SELECT id, remaining, SUM(remaining) OVER (ORDER BY expires_at IS NULL, expires_at, earned_at, id) AS running
               FROM point_lots
               WHERE member_id = ${memberId} AND remaining > 0 AND released_at IS NOT NULL)
         WHERE running - remaining < ${points}`,
-    sql`UPDATE point_lots
+    rendered`UPDATE point_lots
         SET remaining = remaining + (SELECT m.points FROM lot_movements m WHERE m.txn_id = ${txnId} AND m.lot_id = point_lots.id)
         WHERE id IN (SELECT lot_id FROM lot_movements WHERE txn_id = ${txnId})`,
     guardLotTotal(txnId, -points),
@@ -32,7 +32,7 @@ export function spendFromLots(txnId: string, memberId: string, points: number): 
 
 /** Aborts the unit unless this transaction's lot movements add up to `expected`. */
 function guardLotTotal(txnId: string, expected: number): Statement {
-  return sql`INSERT INTO ledger_entries (txn_id, account, points)
+  return rendered`INSERT INTO ledger_entries (txn_id, account, points)
              SELECT ${txnId}, 'guard:lots', 0
              WHERE (SELECT COALESCE(SUM(points), 0) FROM lot_movements WHERE txn_id = ${txnId}) <> ${expected}`;
 }
@@ -48,7 +48,7 @@ export interface NewLot {
 
 export function createLot(deps: Deps, lot: NewLot): Statement {
   const releasedAt = lot.availableAt <= deps.clock() ? deps.clock() : null;
-  return sql`INSERT INTO point_lots (id, member_id, txn_id, points, remaining, earned_at, available_at, released_at, expires_at)
+  return rendered`INSERT INTO point_lots (id, member_id, txn_id, points, remaining, earned_at, available_at, released_at, expires_at)
              VALUES (${newId("lot", lot.earnedAt)}, ${lot.memberId}, ${lot.txnId}, ${lot.points}, ${lot.points},
                      ${lot.earnedAt}, ${lot.availableAt}, ${releasedAt}, ${lot.expiresAt})`;
 }

@@ -217,7 +217,7 @@ export async function createPartnerKey(
     partnerId,
     name: input.name,
     prefix: key.slice(0, PARTNER_KEY_PREFIX.length + 4),
-    keyHash: await sha256Hex(key),
+    keyHash: sha256Hex(key),
     scopes: input.scopes,
     createdAt: now,
     revokedAt: null,

@@ -5,7 +5,7 @@
  * once) moves nothing twice.
  */
 import { and, asc, eq, gt, isNotNull, isNull, lte, sql } from "drizzle-orm";
-import { isConstraintViolation } from "../../db/database.ts";
+import { isConstraintViolation, rendered } from "../../db/database.ts";
 import { members, pointLots } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { localDate } from "../domain/expiry.ts";
@@ -92,7 +92,8 @@ async function expireDue(deps: Deps): Promise<number> {
         ...moveEntries(txnId, accounts.member(memberId), accounts.breakage, moved),
         sql`UPDATE member_balances SET available = available - ${moved}, updated_at = ${now} WHERE member_id = ${memberId}`,
         ...expiryProfileStatements(deps, { memberId, points: moved }),
-        interactionStatement(deps, { memberId, kind: "points_expired", channel: "system", points: sql`-${moved}`, reference: txnId, occurredAt: now }),
+        // The points the lots lost: their movements' sum, negative.
+        interactionStatement(deps, { memberId, kind: "points_expired", channel: "system", points: rendered`(SELECT COALESCE(SUM(points), 0) FROM lot_movements WHERE txn_id = ${txnId})`, reference: txnId, occurredAt: now }),
         sql`UPDATE point_lots SET remaining = 0 WHERE id IN (SELECT lot_id FROM lot_movements WHERE txn_id = ${txnId})`,
       ]);
       count++;

@@ -4,7 +4,7 @@
  * business change, so the profile is never behind, never doubled, and never needs a history scan.
  */
 import { sql, type SQL } from "drizzle-orm";
-import type { Statement } from "../../db/database.ts";
+import { rendered, type Statement } from "../../db/database.ts";
 import type { Deps } from "../deps.ts";
 import { localDayNumber } from "../domain/expiry.ts";
 
@@ -19,7 +19,7 @@ function upsertProfile(deps: Deps, memberId: string, set: ReturnType<typeof sql>
 }
 
 function affinity(memberId: string, subject: string, amountMinor: number, at: number): Statement {
-  return sql`INSERT INTO member_affinities (member_id, subject, purchases, amount_minor, last_at) VALUES (${memberId}, ${subject}, 1, ${amountMinor}, ${at})
+  return rendered`INSERT INTO member_affinities (member_id, subject, purchases, amount_minor, last_at) VALUES (${memberId}, ${subject}, 1, ${amountMinor}, ${at})
              ON CONFLICT (member_id, subject) DO UPDATE SET purchases = purchases + 1, amount_minor = amount_minor + excluded.amount_minor,
                                                             last_at = MAX(last_at, excluded.last_at)`;
 }
@@ -45,18 +45,17 @@ export interface PurchaseFacts {
  * already counted is merged, one on an uncounted earlier day is counted by the next recompute).
  */
 export function purchaseProfileStatements(deps: Deps, p: PurchaseFacts): Statement[] {
-  const dayOf = (column: ReturnType<typeof sql>) => sql`((${column} + ${p.utcOffsetMinutes * 60_000}) / ${DAY_MS})`;
   const day = localDayNumber(p.at, p.utcOffsetMinutes);
   const categories = new Map<string, number>();
   for (const line of p.lines?.length ? p.lines : [{ category: p.partnerCategory, amountMinor: p.amountMinor }]) {
     categories.set(line.category, (categories.get(line.category) ?? 0) + line.amountMinor);
   }
   return [
-    sql`INSERT INTO member_profiles (member_id, first_purchase_at, first_purchase_minor, last_purchase_at, purchase_count, purchase_days, monetary_minor,
+    rendered`INSERT INTO member_profiles (member_id, first_purchase_at, first_purchase_minor, last_purchase_at, purchase_count, purchase_days, monetary_minor,
                                      points_earned, points_redeemed, offers_used, interaction_count, last_interaction_at, updated_at)
         VALUES (${p.memberId}, ${p.at}, ${p.amountMinor}, ${p.at}, 1, 1, ${p.amountMinor}, ${p.pointsEarned}, ${p.pointsSpent}, ${p.offersUsed}, 1, ${p.at}, ${deps.clock()})
         ON CONFLICT (member_id) DO UPDATE SET
-          purchase_days = purchase_days + CASE WHEN last_purchase_at IS NULL OR ${day} > ${dayOf(sql`last_purchase_at`)} THEN 1 ELSE 0 END,
+          purchase_days = purchase_days + CASE WHEN last_purchase_at IS NULL OR ${day} > (last_purchase_at + ${p.utcOffsetMinutes * 60_000}) / ${DAY_MS} THEN 1 ELSE 0 END,
           first_purchase_minor = CASE WHEN first_purchase_at IS NULL OR excluded.first_purchase_at < first_purchase_at THEN excluded.first_purchase_minor ELSE first_purchase_minor END,
           first_purchase_at = MIN(COALESCE(first_purchase_at, excluded.first_purchase_at), excluded.first_purchase_at),
           last_purchase_at = MAX(COALESCE(last_purchase_at, excluded.last_purchase_at), excluded.last_purchase_at),

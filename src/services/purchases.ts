@@ -4,7 +4,7 @@
  * balance, a tier upgrade, and the Idempotency-Key's stored response.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { isConstraintViolation, prepared, type Statement } from "../../db/database.ts";
+import { isConstraintViolation, prepared, rendered, type Statement } from "../../db/database.ts";
 import { ledgerTransactions, offers, purchaseRefundItems, purchases } from "../../db/schema.ts";
 import { frozenClock, type Deps } from "../deps.ts";
 import { computeEarning, type BreakdownLine } from "../domain/earning.ts";
@@ -210,7 +210,7 @@ async function planPurchase(deps: Deps, actor: Principal, input: PurchaseInput, 
     occurredAt: new Date(occurredAt).toISOString(),
   };
   const statements = (): Statement[] => [
-    sql`INSERT INTO purchases (id, partner_id, receipt_id, store_id, member_id, card_id, amount_minor, currency, redeemed_points, earned_points,
+    rendered`INSERT INTO purchases (id, partner_id, receipt_id, store_id, member_id, card_id, amount_minor, currency, redeemed_points, earned_points,
                                payable_minor, program_version, items, breakdown, discount_minor, point_cost_milli, redemption_rate_milli,
                                card_token_jti, occurred_at, created_at)
         VALUES (${purchaseId}, ${input.partnerId}, ${input.receiptId}, ${input.storeId ?? null}, ${memberId}, ${card.id}, ${input.amountMinor},
@@ -332,7 +332,7 @@ function capGuards(txnId: string, memberId: string, earned: number, program: Pro
   const { perDay, perMonth } = program.earning.caps;
   if (earned === 0) return [];
   const guard = (cap: number, since: number) =>
-    sql`INSERT INTO ledger_entries (txn_id, account, points) SELECT ${txnId}, 'guard:cap', 0
+    rendered`INSERT INTO ledger_entries (txn_id, account, points) SELECT ${txnId}, 'guard:cap', 0
         WHERE (SELECT COALESCE(SUM(earned_points - clawed_points), 0) FROM purchases
                WHERE member_id = ${memberId} AND occurred_at >= ${since}) > ${cap}`;
   return [
