@@ -3,11 +3,16 @@
  * writes, runs each unit it is sent through group commit, and answers once the commit is durable.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { RenderedStatement } from "./database.ts";
 import { createCommitQueue } from "./group-commit.ts";
 import { connect } from "./sqlite.ts";
 
-export type WriterRequest = { id: number; statements: RenderedStatement[] } | { close: true };
+/**
+ * A statement as sent to the writer: its text by number once the writer has been told the text
+ * (statement texts repeat, so each crosses the thread boundary once, not on every purchase).
+ */
+export type SentStatement = { text: number | string; params: unknown[] };
+/** The units queued during one turn of the event loop, with any texts the writer has not seen. */
+export type WriterRequest = { units: Array<{ id: number; statements: SentStatement[] }>; texts: Array<[number, string]> } | { close: true };
 export type WriterReply = { id: number; changes: number[] } | { id: number; error: { name: string; message: string; code?: string } };
 
 function reported(error: unknown) {
@@ -20,7 +25,8 @@ function reported(error: unknown) {
 if (parentPort && workerData?.path) {
   const port = parentPort;
   const sqlite = connect(workerData.path as string);
-  const queue = createCommitQueue(sqlite, (s: RenderedStatement) => sqlite.prepare(s.sql).run(...s.params).changes);
+  const texts = new Map<number, string>();
+  const queue = createCommitQueue(sqlite, (s: SentStatement) => sqlite.prepare(typeof s.text === "string" ? s.text : texts.get(s.text)!).run(...s.params).changes);
   port.on("message", (request: WriterRequest) => {
     if ("close" in request) {
       queue.flush();
@@ -29,9 +35,12 @@ if (parentPort && workerData?.path) {
       setImmediate(() => port.close());
       return;
     }
-    queue.enqueue(request.statements).then(
-      (changes) => port.postMessage({ id: request.id, changes } satisfies WriterReply),
-      (error: unknown) => port.postMessage({ id: request.id, error: reported(error) } satisfies WriterReply),
-    );
+    for (const [number, text] of request.texts) texts.set(number, text);
+    for (const unit of request.units) {
+      queue.enqueue(unit.statements).then(
+        (changes) => port.postMessage({ id: unit.id, changes } satisfies WriterReply),
+        (error: unknown) => port.postMessage({ id: unit.id, error: reported(error) } satisfies WriterReply),
+      );
+    }
   });
 }

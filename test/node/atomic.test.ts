@@ -1,5 +1,5 @@
 /** database.atomic(): a list of statements commits whole or not at all (better-sqlite3 side). */
-import { count, eq } from "drizzle-orm";
+import { count, eq, sql } from "drizzle-orm";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,6 +115,24 @@ describe.each(Object.keys(modes) as Array<keyof typeof modes>)("atomic units on 
       opened.push({ database: again, dir: handle.dir });
       expect(await countMembers(again)).toBe(50);
     }
+  });
+
+  it("settles each of many units sent at once on its own, past the 10,000 statement texts the writer keeps", async () => {
+    const database = freshDatabase();
+    const { db } = database;
+    await database.atomic([db.insert(members).values(member("mem_a", "a@example.com")), db.insert(memberBalances).values({ memberId: "mem_a", available: 0, updatedAt: T0 })]);
+    // 201 units of 50 statements, every statement's text different (10,050 texts); unit 100 overdraws.
+    const add = (points: number, k: number) => sql.raw(`UPDATE member_balances SET available = available + ${points} WHERE member_id = 'mem_a' AND ${k} >= 0`);
+    const units = Array.from({ length: 201 }, (_, u) =>
+      database.atomic(Array.from({ length: 50 }, (_, s) => add(u === 100 && s === 49 ? -1_000_000 : 1, u * 50 + s))),
+    );
+    const outcomes = await Promise.allSettled(units);
+    expect(outcomes.filter((o) => o.status === "rejected")).toHaveLength(1);
+    expect(outcomes[100]!.status).toBe("rejected");
+    expect(isConstraintViolation((outcomes[100] as PromiseRejectedResult).reason, "CHECK")).toBe(true);
+    expect(outcomes.filter((o) => o.status === "fulfilled").every((o) => (o as PromiseFulfilledResult<number[]>).value.every((changes) => changes === 1))).toBe(true);
+    const [balance] = await db.select().from(memberBalances).where(eq(memberBalances.memberId, "mem_a"));
+    expect(balance!.available).toBe(200 * 50);
   });
 
   it("opens files with the durability settings the ledger relies on", async () => {
