@@ -44,3 +44,15 @@ export function itemRefundMinor(line: PurchasedLine, refundedBefore: number, qua
   const upTo = (units: number) => Number((BigInt(line.amountMinor) * BigInt(units)) / BigInt(line.quantity));
   return upTo(refundedBefore + quantity) - upTo(refundedBefore);
 }
+
+/**
+ * The money to hand back for a refund of `refundMinor`: the cash the customer paid (after offers
+ * and points), pro rata to the amount refunded — the discount's share stays with the offer and the
+ * points' share goes back as points. Cumulative like the points, so all the refunds of a purchase
+ * together hand back exactly what was paid.
+ */
+export function cashRefundMinor(purchase: { amountMinor: number; payableMinor: number; refundedMinor: number }, refundMinor: number): number {
+  const upTo = (refunded: number) =>
+    purchase.amountMinor === 0 ? 0 : Number((BigInt(purchase.payableMinor) * BigInt(refunded)) / BigInt(purchase.amountMinor));
+  return upTo(purchase.refundedMinor + refundMinor) - upTo(purchase.refundedMinor);
+}

@@ -294,6 +294,7 @@ export const RefundResultSchema = z
     purchaseId: z.string(),
     amountMinor: z.number().int(),
     discountReversedMinor: z.number().int().openapi({ description: "The offers' discount on the refunded share, taken back" }),
+    cashReturnedMinor: z.number().int().openapi({ description: "The money to hand back: the cash paid, pro rata to the amount refunded (all refunds of a purchase together return exactly the cash paid)" }),
     pointsClawedBack: z.number().int(),
     pointsRestored: z.number().int(),
     pointsOwed: z.number().int().openapi({ description: "Clawed-back points already spent: repaid from future earning" }),

@@ -11,7 +11,7 @@ import { computeEarning, type BreakdownLine } from "../domain/earning.ts";
 import { OfferRefused, priceOffers, type Offer, type PricingContext } from "../domain/offers.ts";
 import { dayStart, expiresAt, monthStart } from "../domain/expiry.ts";
 import type { Program } from "../domain/program.ts";
-import { itemRefundMinor, refundEffect } from "../domain/refund.ts";
+import { cashRefundMinor, itemRefundMinor, refundEffect } from "../domain/refund.ts";
 import { AppError, invalidField } from "../errors.ts";
 import { newId } from "../lib/ids.ts";
 import { resolvePresentedCard } from "./card-tokens.ts";
@@ -528,6 +528,7 @@ export async function refundPurchase(
       purchaseId,
       amountMinor: amount,
       discountReversedMinor: offerRefund.discountReversedMinor,
+      cashReturnedMinor: cashRefundMinor(purchase, amount),
       pointsClawedBack: effect.clawPoints,
       pointsRestored: effect.restorePoints,
       pointsOwed: claw.shortfall,

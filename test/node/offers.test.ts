@@ -102,10 +102,12 @@ describe("a percentage offer for gold members", () => {
       t.call("POST", `/v1/purchases/${sale.purchaseId}/refunds`, { token: partner.key, body: { amountMinor: 10_000 } }),
       201,
     );
-    expect(refund).toMatchObject({ discountReversedMinor: 1_666, pointsRestored: 666, pointsClawedBack: Math.floor(sale.pointsEarned / 3) });
+    // Of the ₩23,000 paid in cash, a third goes back over the counter.
+    expect(refund).toMatchObject({ discountReversedMinor: 1_666, cashReturnedMinor: 7_666, pointsRestored: 666, pointsClawedBack: Math.floor(sale.pointsEarned / 3) });
     expect(await offerNow(offer.id)).toMatchObject({ budget: { usedCount: 1, usedAmountMinor: 5_000 - 1_666 } });
     // The rest: everything comes back, and the use no longer counts.
-    await expectStatus(await t.call("POST", `/v1/purchases/${sale.purchaseId}/void`, { token: partner.key }), 201);
+    const voided = await json<{ cashReturnedMinor: number }>(t.call("POST", `/v1/purchases/${sale.purchaseId}/void`, { token: partner.key }), 201);
+    expect(voided.cashReturnedMinor).toBe(23_000 - 7_666);
     expect(await offerNow(offer.id)).toMatchObject({ budget: { usedCount: 0, usedAmountMinor: 0 } });
     const balance = await json<{ available: number }>(t.call("GET", `/v1/members/${member.id}/balance`), 200);
     expect(balance.available).toBe(5_000);

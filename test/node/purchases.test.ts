@@ -71,9 +71,10 @@ describe("refunds and voids", () => {
     const p = (await (await expectStatus(await purchase(t, partner, card, { amountMinor: 40_000, redeemPoints: 400 }), 201)).json()) as Result;
     expect(p).toMatchObject({ pointsEarned: 396, balance: { available: 1000 - 400 + 396 } });
     const half = await expectStatus(await t.call("POST", `/v1/purchases/${p.purchaseId}/refunds`, { token: partner.key, body: { amountMinor: 20_000 } }), 201);
-    expect(await half.json()).toMatchObject({ pointsClawedBack: 198, pointsRestored: 200, pointsOwed: 0, balance: { available: 996 - 198 + 200 } });
+    // ₩39,600 was paid in cash and 400 points: half the sale hands back ₩19,800 and 200 points.
+    expect(await half.json()).toMatchObject({ cashReturnedMinor: 19_800, pointsClawedBack: 198, pointsRestored: 200, pointsOwed: 0, balance: { available: 996 - 198 + 200 } });
     const rest = await expectStatus(await t.call("POST", `/v1/purchases/${p.purchaseId}/void`, { token: partner.key }), 201);
-    expect(await rest.json()).toMatchObject({ amountMinor: 20_000, pointsClawedBack: 198, pointsRestored: 200, balance: { available: 1000 } });
+    expect(await rest.json()).toMatchObject({ amountMinor: 20_000, cashReturnedMinor: 19_800, pointsClawedBack: 198, pointsRestored: 200, balance: { available: 1000 } });
     const again = await t.call("POST", `/v1/purchases/${p.purchaseId}/void`, { token: partner.key });
     expect(((await again.json()) as { code: string }).code).toBe("nothing_to_refund");
     const over = await t.call("POST", `/v1/purchases/${p.purchaseId}/refunds`, { token: partner.key, body: { amountMinor: 1 } });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { refundEffect, type RefundableState, type RefundEffect } from "../../src/domain/refund.ts";
+import { cashRefundMinor, refundEffect, type RefundableState, type RefundEffect } from "../../src/domain/refund.ts";
 
 /** A purchase nothing has been refunded from yet. */
 const purchase = (amountMinor: number, earnedPoints: number, redeemedPoints: number): RefundableState => ({
@@ -131,6 +131,43 @@ describe("refunds in any number of steps (property)", () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("the money a refund hands back", () => {
+  it("is the cash paid, pro rata: half of a ₩40,000 sale paid ₩39,600 in cash and 400 points hands back ₩19,800", () => {
+    expect(cashRefundMinor({ amountMinor: 40_000, payableMinor: 39_600, refundedMinor: 0 }, 20_000)).toBe(19_800);
+    expect(cashRefundMinor({ amountMinor: 40_000, payableMinor: 39_600, refundedMinor: 20_000 }, 20_000)).toBe(19_800);
+    // Paid wholly with points and offers: no money goes back.
+    expect(cashRefundMinor({ amountMinor: 5_000, payableMinor: 0, refundedMinor: 0 }, 5_000)).toBe(0);
+  });
+
+  it("over any split of refunds, never negative and adding up to exactly the cash paid", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000_000 }).chain((amountMinor) =>
+          fc.record({
+            amountMinor: fc.constant(amountMinor),
+            payableMinor: fc.integer({ min: 0, max: amountMinor }),
+            cuts: fc.array(fc.integer({ min: 0, max: amountMinor }), { maxLength: 12 }),
+          }),
+        ),
+        ({ amountMinor, payableMinor, cuts }) => {
+          const points = [0, ...[...cuts].sort((a, b) => a - b), amountMinor];
+          let refundedMinor = 0;
+          let handedBack = 0;
+          for (const part of points.slice(1).map((p, i) => p - points[i]!)) {
+            const cash = cashRefundMinor({ amountMinor, payableMinor, refundedMinor }, part);
+            expect(cash).toBeGreaterThanOrEqual(0);
+            expect(cash).toBeLessThanOrEqual(part);
+            handedBack += cash;
+            refundedMinor += part;
+          }
+          expect(handedBack).toBe(payableMinor);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });
