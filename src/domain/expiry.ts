@@ -1,7 +1,6 @@
 /** When earned points expire, and the program's local day and month boundaries. */
 import type { ExpiryPolicy } from "./program.ts";
-
-const MINUTE_MS = 60_000;
+import { DAY_MS, MINUTE_MS } from "../lib/time.ts";
 
 /** The calendar fields of an instant in the program's local time. */
 function localParts(atMs: number, utcOffsetMinutes: number) {
@@ -27,7 +26,7 @@ export function expiresAt(earnedAtMs: number, policy: ExpiryPolicy, utcOffsetMin
     case "rolling_months": {
       const targetMonth = month + policy.months;
       const lastDay = new Date(Date.UTC(year, targetMonth + 1, 0)).getUTCDate();
-      const timeOfDay = (earnedAtMs + utcOffsetMinutes * MINUTE_MS) % 86_400_000;
+      const timeOfDay = (earnedAtMs + utcOffsetMinutes * MINUTE_MS) % DAY_MS;
       return fromLocal(year, targetMonth, Math.min(day, lastDay), utcOffsetMinutes) + timeOfDay;
     }
     case "end_of_month":
@@ -53,7 +52,7 @@ export function monthStart(atMs: number, utcOffsetMinutes: number): number {
  * and how the recompute measures histories, which must agree.
  */
 export function localDayNumber(atMs: number, utcOffsetMinutes: number): number {
-  return Math.floor((atMs + utcOffsetMinutes * MINUTE_MS) / 86_400_000);
+  return Math.floor((atMs + utcOffsetMinutes * MINUTE_MS) / DAY_MS);
 }
 
 /** YYYY-MM-DD in the program's local time, for human descriptions. */

@@ -13,8 +13,8 @@
  * member (or the cashier for them) names them.
  */
 import { z } from "zod";
+import { DAY_MS } from "../lib/time.ts";
 
-const DAY_MS = 86_400_000;
 const Id = z.string().min(1).max(64);
 const PositiveMinor = z.number().int().min(1).max(1e12);
 const HourMinute = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 00:00–23:59");

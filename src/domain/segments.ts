@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { LifecycleStage } from "./clv/clv.ts";
 import { dayStart, localDate } from "./expiry.ts";
 import { RFM_SEGMENTS } from "./rfm.ts";
+import { DAY_MS } from "../lib/time.ts";
 
 export const SEGMENT_OPS = ["eq", "neq", "in", "nin", "gt", "gte", "lt", "lte", "between", "exists"] as const;
 export type SegmentOp = (typeof SEGMENT_OPS)[number];
@@ -35,8 +36,6 @@ export const MAX_RULE_NODES = 200;
 /** Values in one `in` / `nin` list. */
 export const MAX_LIST_VALUES = 50;
 export const MAX_WINDOW_DAYS = 3650;
-
-const DAY_MS = 86_400_000;
 
 /**
  * How values of an attribute compare. `tier` is an enum ordered by the program's tiers (lowest

@@ -4,8 +4,9 @@
  * tiers as the points fell short.
  */
 import type { Program } from "./program.ts";
+import { DAY_MS } from "../lib/time.ts";
 
-export const TIER_TERM_MS = 365 * 86_400_000;
+export const TIER_TERM_MS = 365 * DAY_MS;
 
 export interface TierState {
   tier: string;

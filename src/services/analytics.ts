@@ -7,8 +7,7 @@ import type { Deps } from "../deps.ts";
 import { lorenzCurve, paretoSummary } from "../domain/pareto.ts";
 import { RFM_SEGMENT_NAMES, RFM_SEGMENTS } from "../domain/rfm.ts";
 import { storedClvModel } from "./recompute.ts";
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+import { isoTimeOrNull } from "../lib/time.ts";
 
 export async function rfmAnalytics(deps: Deps) {
   const { db } = deps.database;
@@ -19,7 +18,7 @@ export async function rfmAnalytics(deps: Deps) {
     return [1, 2, 3, 4, 5].map((score) => rows.find((r) => r.score === score)?.members ?? 0);
   };
   return {
-    scoredAt: iso(segments.length ? Math.max(...segments.map((s) => s.scoredAt)) : null),
+    scoredAt: isoTimeOrNull(segments.length ? Math.max(...segments.map((s) => s.scoredAt)) : null),
     scoredMembers: scored,
     segments: RFM_SEGMENTS.map((segment) => {
       const members = segments.find((s) => s.segment === segment)?.members ?? 0;

@@ -27,8 +27,7 @@ import {
   type DateFormat,
   type Delimiter,
 } from "../domain/delimited.ts";
-
-const MS_PER_DAY = 86_400_000;
+import { DAY_MS } from "../lib/time.ts";
 
 // The file-reading pieces live in domain/delimited.ts; the CLI and tests know them from here too.
 export { detectDelimiter, parseCalendarDate, splitFields, type ColumnRef, type DateFormat, type Delimiter };
@@ -248,7 +247,7 @@ export function fitAccumulated(
   }
   options.onProgress?.({ stage: "fitting", linesRead: options.lines });
   const models = fitClvModels(summaries, {
-    holdoutLength: holdoutEndAt === undefined ? undefined : (holdoutEndAt - calibrationEndAt) / MS_PER_DAY / DAYS_PER_UNIT[unit],
+    holdoutLength: holdoutEndAt === undefined ? undefined : (holdoutEndAt - calibrationEndAt) / DAY_MS / DAYS_PER_UNIT[unit],
   });
   return {
     lines: options.lines,
@@ -332,7 +331,7 @@ export function fitClvModels(
 }
 
 function dayOf(epochMs: number): number {
-  return Math.floor(epochMs / MS_PER_DAY) * MS_PER_DAY;
+  return Math.floor(epochMs / DAY_MS) * DAY_MS;
 }
 
 function isoDate(epochMs: number): string {

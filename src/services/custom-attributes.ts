@@ -12,6 +12,7 @@ import { AppError, invalidField, type FieldError } from "../errors.ts";
 import { auditStatement } from "./audit.ts";
 import { findMemberRow } from "./members.ts";
 import type { Principal } from "./principal.ts";
+import { isoTime } from "../lib/time.ts";
 
 type DefinitionRow = typeof customAttributeDefinitions.$inferSelect;
 export type AttributeValue = string | number | boolean;
@@ -25,16 +26,14 @@ export interface CustomAttributeView {
   updatedAt: string;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function view(row: DefinitionRow): CustomAttributeView {
   return {
     key: row.key,
     type: row.type,
     values: row.allowedValues ?? null,
     description: row.description,
-    createdAt: iso(row.createdAt),
-    updatedAt: iso(row.updatedAt),
+    createdAt: isoTime(row.createdAt),
+    updatedAt: isoTime(row.updatedAt),
   };
 }
 

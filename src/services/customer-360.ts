@@ -12,6 +12,7 @@ import { balanceView } from "./ledger.ts";
 import { getMember } from "./members.ts";
 import { memberOffers } from "./offers.ts";
 import type { Principal } from "./principal.ts";
+import { isoTimeOrNull } from "../lib/time.ts";
 
 /** Why staff open a profile: recorded with every read. */
 export const profileReadReasons = ["support_call", "complaint", "store_visit", "member_request", "marketing_review", "fraud_check"] as const;
@@ -19,8 +20,6 @@ export type ProfileReadReason = (typeof profileReadReasons)[number];
 
 const RECENT_INTERACTIONS = 10;
 const FAVOURITES = 3;
-
-const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
 
 /** The member's top partners or categories by spend: `name` is the partner id or the category. */
 async function favourites(deps: Deps, memberId: string, kind: "partner" | "category") {
@@ -54,11 +53,11 @@ export async function customer360(deps: Deps, actor: Principal, memberId: string
   const purchases = profile?.purchaseCount ?? 0;
   return {
     member,
-    card: card ? { number: card.number, status: card.status, issuedAt: iso(card.issuedAt) } : null,
+    card: card ? { number: card.number, status: card.status, issuedAt: isoTimeOrNull(card.issuedAt) } : null,
     balance: await balanceView(deps, memberId),
     profile: {
-      firstPurchaseAt: iso(profile?.firstPurchaseAt),
-      lastPurchaseAt: iso(profile?.lastPurchaseAt),
+      firstPurchaseAt: isoTimeOrNull(profile?.firstPurchaseAt),
+      lastPurchaseAt: isoTimeOrNull(profile?.lastPurchaseAt),
       purchaseCount: purchases,
       purchaseDays: profile?.purchaseDays ?? 0,
       monetaryMinor: profile?.monetaryMinor ?? 0,
@@ -67,8 +66,8 @@ export async function customer360(deps: Deps, actor: Principal, memberId: string
       points: { earned: profile?.pointsEarned ?? 0, redeemed: profile?.pointsRedeemed ?? 0, expired: profile?.pointsExpired ?? 0 },
       offersUsed: profile?.offersUsed ?? 0,
       interactionCount: profile?.interactionCount ?? 0,
-      lastInteractionAt: iso(profile?.lastInteractionAt),
-      lastContactAt: iso(profile?.lastContactAt),
+      lastInteractionAt: isoTimeOrNull(profile?.lastInteractionAt),
+      lastContactAt: isoTimeOrNull(profile?.lastContactAt),
       satisfaction: profile && profile.satisfactionCount > 0 ? Math.round((profile.satisfactionSum / profile.satisfactionCount) * 100) / 100 : null,
       favouritePartners: (await favourites(deps, memberId, "partner")).map(({ name, ...rest }) => ({ partnerId: name, ...rest })),
       favouriteCategories: (await favourites(deps, memberId, "category")).map(({ name, ...rest }) => ({ category: name, ...rest })),
@@ -80,7 +79,7 @@ export async function customer360(deps: Deps, actor: Principal, memberId: string
           expectedPurchases: scores.expectedPurchases,
           clvMinor: scores.clvMinor,
           lifecycle: scores.lifecycle,
-          scoredAt: iso(scores.scoredAt),
+          scoredAt: isoTimeOrNull(scores.scoredAt),
         }
       : null,
     recentInteractions: recent.map((i) => ({
@@ -91,9 +90,9 @@ export async function customer360(deps: Deps, actor: Principal, memberId: string
       amountMinor: i.amountMinor,
       points: i.points,
       reference: i.reference,
-      occurredAt: iso(i.occurredAt)!,
+      occurredAt: isoTimeOrNull(i.occurredAt)!,
     })),
-    segments: inSegments.map((s) => ({ segmentId: s.segmentId, name: s.name, enteredAt: iso(s.enteredAt)! })),
+    segments: inSegments.map((s) => ({ segmentId: s.segmentId, name: s.name, enteredAt: isoTimeOrNull(s.enteredAt)! })),
     bestOffers: offers.items.slice(0, 3),
   };
 }

@@ -15,8 +15,9 @@ import { idempotencyKeys } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, problemOf } from "../errors.ts";
 import { sha256Hex } from "../lib/crypto.ts";
+import { DAY_MS } from "../lib/time.ts";
 
-export const IDEMPOTENCY_TTL_MS = 7 * 86_400_000;
+export const IDEMPOTENCY_TTL_MS = 7 * DAY_MS;
 
 export interface KeyId {
   scope: string;

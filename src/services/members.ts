@@ -8,6 +8,7 @@ import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { newId } from "../lib/ids.ts";
 import { toE164 } from "../lib/phone.ts";
 import { recordedInteractionStatements } from "./interactions.ts";
+import { isoTime } from "../lib/time.ts";
 
 export type Gender = "female" | "male" | "other" | "undisclosed";
 export type ConsentChannel = "email" | "sms" | "push";
@@ -234,8 +235,6 @@ export async function searchMembers(deps: Deps, query: { q?: string | undefined;
   };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function toView(row: MemberRow, consentRows: ConsentRow[]): MemberView {
   return {
     id: row.id,
@@ -253,9 +252,9 @@ function toView(row: MemberRow, consentRows: ConsentRow[]): MemberView {
       channel: c.channel,
       granted: c.granted,
       source: c.source,
-      recordedAt: iso(c.recordedAt),
+      recordedAt: isoTime(c.recordedAt),
     })),
-    createdAt: iso(row.createdAt),
-    updatedAt: iso(row.updatedAt),
+    createdAt: isoTime(row.createdAt),
+    updatedAt: isoTime(row.updatedAt),
   };
 }

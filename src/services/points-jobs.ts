@@ -18,6 +18,7 @@ import { accounts, transactionRow } from "./ledger.ts";
 import { deliverPendingWithDevSender } from "./outbox.ts";
 import { currentProgram } from "./program.ts";
 import { membersDueForRequalification, qualifyingPoints, tierStatements } from "./tiers.ts";
+import { DAY_MS } from "../lib/time.ts";
 
 const SYSTEM: Principal = { role: "admin", staffId: "system-scheduler" };
 const BATCH = 200;
@@ -109,7 +110,7 @@ async function sendExpiryNotices(deps: Deps): Promise<number> {
   const now = deps.clock();
   const { program } = await currentProgram(deps);
   if (program.expiryNoticeDays === 0) return 0;
-  const horizon = now + program.expiryNoticeDays * 86_400_000;
+  const horizon = now + program.expiryNoticeDays * DAY_MS;
   const dueWhere = and(isNotNull(pointLots.releasedAt), gt(pointLots.remaining, 0), isNull(pointLots.noticeSentAt), lte(pointLots.expiresAt, horizon), gt(pointLots.expiresAt, now));
   let count = 0;
   for (const memberId of await membersWithLots(deps, dueWhere)) {

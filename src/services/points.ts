@@ -13,8 +13,7 @@ import { findMemberRow } from "./members.ts";
 import type { Principal } from "./principal.ts";
 import { currentProgram } from "./program.ts";
 import { qualifyingPoints } from "./tiers.ts";
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { isoTime } from "../lib/time.ts";
 
 export async function memberBalance(deps: Deps, memberId: string) {
   await findMemberRow(deps, memberId);
@@ -30,7 +29,7 @@ export async function memberBalance(deps: Deps, memberId: string) {
     available: balance.available,
     pending: balance.pending,
     owed: balance.debt,
-    expiring: expiring.map((e) => ({ points: Number(e.points), expiresAt: iso(e.expiresAt!) })),
+    expiring: expiring.map((e) => ({ points: Number(e.points), expiresAt: isoTime(e.expiresAt!) })),
   };
 }
 
@@ -68,8 +67,8 @@ export async function memberLedger(deps: Deps, memberId: string, page: { cursor?
       partnerId: t.partnerId,
       purchaseId: t.purchaseId,
       correctsTransactionId: t.correctsTxnId,
-      occurredAt: iso(t.occurredAt),
-      recordedAt: iso(t.createdAt),
+      occurredAt: isoTime(t.occurredAt),
+      recordedAt: isoTime(t.createdAt),
     })),
     nextCursor: result.nextCursor,
   };
@@ -111,8 +110,8 @@ export async function memberTier(deps: Deps, memberId: string) {
   const history = await deps.database.db.select().from(tierHistory).where(eq(tierHistory.memberId, memberId)).orderBy(desc(tierHistory.at));
   return {
     tier: member.tier,
-    requalifyAt: member.tierRequalifyAt === null ? null : iso(member.tierRequalifyAt),
+    requalifyAt: member.tierRequalifyAt === null ? null : isoTime(member.tierRequalifyAt),
     qualifyingPoints: await qualifyingPoints(deps, memberId),
-    history: history.map((h) => ({ from: h.fromTier, to: h.toTier, reason: h.reason, qualifyingPoints: h.qualifyingPoints, at: iso(h.at) })),
+    history: history.map((h) => ({ from: h.fromTier, to: h.toTier, reason: h.reason, qualifyingPoints: h.qualifyingPoints, at: isoTime(h.at) })),
   };
 }

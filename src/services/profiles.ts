@@ -7,8 +7,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { rendered, type Statement } from "../../db/database.ts";
 import type { Deps } from "../deps.ts";
 import { localDayNumber } from "../domain/expiry.ts";
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from "../lib/time.ts";
 
 /** Creates the member's profile row if it is missing, then applies `set` to it. */
 function upsertProfile(deps: Deps, memberId: string, set: ReturnType<typeof sql>): Statement[] {

@@ -28,8 +28,8 @@ import { interactionStatement } from "./interactions.ts";
 import { purchaseProfileStatements, refundProfileStatements } from "./profiles.ts";
 import { activeStoreOf } from "./stores.ts";
 import { offerOf, offerRefundStatements, offersAt, offersOfPurchase, offerUseStatements, usesAround } from "./offers.ts";
+import { DAY_MS } from "../lib/time.ts";
 
-const DAY_MS = 86_400_000;
 /** How far back a till may date a purchase (offline tills catching up), and forward (clock skew). */
 const MAX_BACKDATE_MS = 30 * DAY_MS;
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;

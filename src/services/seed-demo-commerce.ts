@@ -11,10 +11,10 @@ import { newId, type RandomBytes } from "../lib/ids.ts";
 import { createOffer, type OfferInput } from "./offers.ts";
 import type { Principal } from "./principal.ts";
 import { recordPurchase, refundPurchase, type PurchaseItem } from "./purchases.ts";
+import { DAY_MS } from "../lib/time.ts";
 
 type PRNG = () => number;
 
-const DAY_MS = 86_400_000;
 const DAYS = 90;
 const PURCHASES_PER_DAY = 12;
 

@@ -10,9 +10,9 @@ import { mulberry32 } from "../domain/prng.ts";
 import { newId, type RandomBytes } from "../lib/ids.ts";
 import { randomCardNumber } from "./cards.ts";
 import { seedDemoCommerce } from "./seed-demo-commerce.ts";
+import { DAY_MS } from "../lib/time.ts";
 
 export const DEMO_MEMBER_COUNT = 300;
-const DAY_MS = 86_400_000;
 
 // Settlement rates per point, in thousandths of a won: what each pays for points it issues and is
 // reimbursed for points spent at it (the cinema, a big redeemer, takes a little less per point).
