@@ -27,7 +27,8 @@ interface ProfileRow {
 /** The profile as a full scan of purchases, refunds and expiries would compute it. */
 function fromScratch(t: TestApp, memberId: string) {
   const db = t.database.sqlite;
-  const purchases = db.prepare("SELECT occurred_at, amount_minor - discount_minor AS net, earned_points, redeemed_points FROM purchases WHERE member_id = ? ORDER BY occurred_at").all(memberId) as Array<{
+  // Purchases at the same instant count in the order they were recorded, as the profile keeps the first.
+  const purchases = db.prepare("SELECT occurred_at, amount_minor - discount_minor AS net, earned_points, redeemed_points FROM purchases WHERE member_id = ? ORDER BY occurred_at, rowid").all(memberId) as Array<{
     occurred_at: number;
     net: number;
     earned_points: number;
