@@ -1,7 +1,8 @@
 /**
  * Recompute at scale: a generated base of MEMBERS members (default 1,000,000) and about ten
- * purchases each (about 10,000,000 interactions), then `recompute` in a process of its own, timed, with
- * its peak RSS; and the cost the incremental profile update adds to each purchase.
+ * purchases each (about 10,000,000 interactions) with four segments a marketer would keep, then
+ * `recompute` (which ends by refreshing them) in a process of its own, timed, with its peak RSS; and
+ * the cost the incremental profile update adds to each purchase.
  * Targets: full recompute ≤ 20 s and peak RSS ≤ 1.5 GB on this 2-core machine.
  * BENCH_DB=path reuses a generated database (generating takes a few minutes).
  */
@@ -11,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrateSqlite, openSqlite } from "../db/sqlite.ts";
 import { mulberry32 } from "../src/domain/prng.ts";
+import type { Rule } from "../src/domain/segments.ts";
 import { newId, type RandomBytes } from "../src/lib/ids.ts";
 
 const MEMBERS = Number(process.env.MEMBERS ?? 1_000_000);
@@ -96,6 +98,34 @@ function generate(path: string) {
   return interactions;
 }
 
+/** Segments a marketer would keep, refreshed at the end of every recompute. */
+const SEGMENTS: Array<{ name: string; rule: Rule }> = [
+  { name: "Champions", rule: { attr: "rfm.segment", op: "eq", value: "champions" } },
+  { name: "At risk", rule: { attr: "lifecycle", op: "eq", value: "at_risk" } },
+  { name: "Top CLV (₩200,000 or more in 12 months)", rule: { attr: "clvMinor", op: "gte", value: 200_000 } },
+  { name: "Bought in the last 30 days", rule: { attr: "daysSinceLastPurchase", op: "lt", value: 30 } },
+];
+
+/**
+ * Saves the SEGMENTS a base lacks (a new one, or a kept one from before they were added), each
+ * materialised as it is created; returns how many and how long that took.
+ */
+async function saveSegments(path: string) {
+  const { createDeps } = await import("../src/deps.ts");
+  const { parseConfig } = await import("../src/config.ts");
+  const { createSegment } = await import("../src/services/segments.ts");
+  const database = openSqlite(path);
+  migrateSqlite(database);
+  const deps = createDeps({ config: parseConfig({ ADMIN_TOKEN: "bench-admin-token-0123456789abcdef", LOG_LEVEL: "silent" }), database });
+  const saved = new Set(database.sqlite.prepare("SELECT name FROM segments").pluck().all());
+  const missing = SEGMENTS.filter((segment) => !saved.has(segment.name));
+  const started = performance.now();
+  for (const segment of missing) await createSegment(deps, { role: "admin", staffId: "bench" }, segment);
+  const seconds = +((performance.now() - started) / 1000).toFixed(1);
+  await database.close();
+  return { saved: missing.length, seconds };
+}
+
 /** Recompute in a process of its own, so its peak RSS is its own. */
 function recomputeIn(path: string) {
   const script = `
@@ -111,8 +141,9 @@ function recomputeIn(path: string) {
     const steps = {};
     const summary = await recompute(deps, (step) => (steps[step] = +((performance.now() - started) / 1000).toFixed(2)));
     const seconds = (performance.now() - started) / 1000;
+    const segments = Object.fromEntries(database.sqlite.prepare("SELECT name, member_count FROM segments ORDER BY id").raw().all());
     await database.close();
-    console.log(JSON.stringify({ seconds, steps, members: summary.members, buyers: summary.buyers, lifecycle: summary.lifecycle, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+    console.log(JSON.stringify({ seconds, steps, segments, members: summary.members, buyers: summary.buyers, lifecycle: summary.lifecycle, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
   `;
   return JSON.parse(execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 1 << 20 }).trim().split("\n").at(-1)!);
 }
@@ -140,6 +171,7 @@ const dir = existing ? null : mkdtempSync(join(tmpdir(), "dangol-recompute-"));
 const path = existing ?? join(dir!, "bench.db");
 try {
   const interactions = existing && existsSync(existing) ? null : generate(path);
+  const segmentsSaved = await saveSegments(path);
   const run = recomputeIn(path);
   console.log(
     JSON.stringify({
@@ -149,6 +181,8 @@ try {
       interactions,
       recomputeSeconds: +run.seconds.toFixed(1),
       stepsEndAtSeconds: run.steps,
+      segmentsSaved,
+      segmentMembers: run.segments,
       peakRssMiB: run.peakRssMiB,
       profileUpdatePerPurchaseMicroseconds: await profileUpdateCost(path),
       lifecycle: run.lifecycle,

@@ -26,7 +26,6 @@ export interface NewInteraction {
   partnerId?: string | null;
   storeId?: string | null;
   amountMinor?: number | null;
-  /** Points moved; SQL when the unit computes them as it runs (expiry). */
   /** A number, or SQL evaluated when the unit runs (points that expired). */
   points?: number | RenderedStatement | null;
   reference?: string | null;
@@ -34,12 +33,34 @@ export interface NewInteraction {
   occurredAt: number;
 }
 
+/** The columns an interaction is written with: its id, its member, then interactionFields. */
+const INTERACTION_COLUMNS: RenderedStatement = {
+  sql: "id, member_id, kind, channel, partner_id, store_id, amount_minor, points, reference, attributes, occurred_at, created_at",
+  params: [],
+};
+
+/** Everything an interaction row holds after its id and member, in INTERACTION_COLUMNS' order. */
+function interactionFields(interaction: Omit<NewInteraction, "memberId">, now: number): RenderedStatement {
+  return rendered`${interaction.kind}, ${interaction.channel}, ${interaction.partnerId ?? null}, ${interaction.storeId ?? null}, ${interaction.amountMinor ?? null},
+                  ${interaction.points ?? null}, ${interaction.reference ?? null}, ${interaction.attributes ? JSON.stringify(interaction.attributes) : null},
+                  ${interaction.occurredAt}, ${now}`;
+}
+
 export function interactionStatement(deps: Deps, interaction: NewInteraction): Statement {
   const now = deps.clock();
-  return rendered`INSERT INTO interactions (id, member_id, kind, channel, partner_id, store_id, amount_minor, points, reference, attributes, occurred_at, created_at)
-             VALUES (${newId("interaction", now)}, ${interaction.memberId}, ${interaction.kind}, ${interaction.channel}, ${interaction.partnerId ?? null},
-                     ${interaction.storeId ?? null}, ${interaction.amountMinor ?? null}, ${interaction.points ?? null}, ${interaction.reference ?? null},
-                     ${interaction.attributes ? JSON.stringify(interaction.attributes) : null}, ${interaction.occurredAt}, ${now})`;
+  return rendered`INSERT INTO interactions (${INTERACTION_COLUMNS}) VALUES (${newId("interaction", now)}, ${interaction.memberId}, ${interactionFields(interaction, now)})`;
+}
+
+/**
+ * The same interaction for each of many members (a segment's entries or exits), in one statement
+ * whatever their number: the members and their new interaction ids travel as one JSON parameter,
+ * since D1 binds at most 100 per statement.
+ */
+export function memberInteractionsStatement(deps: Deps, memberIds: readonly string[], interaction: Omit<NewInteraction, "memberId">): Statement {
+  const now = deps.clock();
+  const rows = JSON.stringify(memberIds.map((memberId) => [newId("interaction", now), memberId]));
+  return rendered`INSERT INTO interactions (${INTERACTION_COLUMNS})
+                  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${interactionFields(interaction, now)} FROM json_each(${rows})`;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Problem } from "../../src/errors.ts";
 import { DEMO_MEMBER_COUNT, seedDemo } from "../../src/services/seed-demo.ts";
-import { refreshSegments } from "../../src/services/segments.ts";
+import { refreshSegments, UNIT_SIZE } from "../../src/services/segments.ts";
 import { createTestApp, T0, type TestApp } from "../helpers/app.ts";
 import { expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
 
@@ -530,6 +530,37 @@ describe("refresh", () => {
     // Put back for the other cases.
     await expectStatus(await t.call("POST", `/v1/members/${ids.ben}/adjustments`, { body: { points: -100, reason: "put back" } }), 201);
     await expectStatus(await t.call("POST", `/v1/members/${ids.dan}/adjustments`, { body: { points: 900, reason: "put back" } }), 201);
+  });
+
+  it("writes enough changes for several units exactly: each member enters and leaves once, and the count stays the rows", async () => {
+    const t = await createTestApp();
+    const db = t.database.sqlite;
+    const enrol = (ids: string[], region: string) =>
+      db.prepare("INSERT INTO members (id, name, email, region, created_at, updated_at) SELECT value, 'unit', value || '@example.com', ?, ?, ? FROM json_each(?)").run(region, T0, T0, JSON.stringify(ids));
+    // Two units and part of a third; newcomers come between them, and some members leave.
+    const first = Array.from({ length: 2 * UNIT_SIZE + 345 }, (_, i) => `mem_U${String(i).padStart(5, "0")}`);
+    enrol(first, "서울 중구");
+    const segment = await json<Segment>(await t.call("POST", "/v1/segments", { body: { name: "중구", rule: { attr: "region", op: "eq", value: "서울 중구" } } }), 201);
+    const events = (kind: string) => db.prepare("SELECT member_id FROM interactions WHERE kind = ? AND reference = ?").pluck().all(kind, segment.id) as string[];
+    const rows = () => db.prepare("SELECT member_id FROM segment_members WHERE segment_id = ? ORDER BY member_id").pluck().all(segment.id) as string[];
+    expect(segment.memberCount).toBe(first.length);
+    expect(rows()).toEqual(first);
+    expect(new Set(events("segment_enter")).size).toBe(first.length);
+
+    // Every third member moves away; newcomers sort in between the members who stay.
+    const movers = first.filter((_, i) => i % 3 === 0);
+    db.prepare("UPDATE members SET region = '부산 중구' WHERE id IN (SELECT value FROM json_each(?))").run(JSON.stringify(movers));
+    const newcomers = Array.from({ length: UNIT_SIZE + 200 }, (_, i) => `mem_U${String(i * 2).padStart(5, "0")}n`);
+    enrol(newcomers, "서울 중구");
+    const refreshed = await json<{ entered: number; left: number; memberCount: number }>(await t.call("POST", `/v1/segments/${segment.id}/refresh`), 200);
+    expect(refreshed).toMatchObject({ entered: newcomers.length, left: movers.length, memberCount: first.length - movers.length + newcomers.length });
+    expect(rows()).toEqual([...first.filter((_, i) => i % 3 !== 0), ...newcomers].sort());
+    expect(events("segment_leave").sort()).toEqual(movers);
+    expect(events("segment_enter")).toHaveLength(first.length + newcomers.length);
+    expect(new Set(events("segment_enter")).size).toBe(first.length + newcomers.length);
+    expect(db.prepare("SELECT COUNT(DISTINCT id) FROM interactions WHERE reference = ?").pluck().get(segment.id)).toBe(first.length + newcomers.length + movers.length);
+
+    expect(await json(await t.call("POST", `/v1/segments/${segment.id}/refresh`), 200)).toMatchObject({ entered: 0, left: 0, memberCount: rows().length });
   });
 
   it("lets a member whose account closes leave at the next refresh", async () => {

@@ -1,10 +1,12 @@
 /**
  * Segments on D1, through the Workers entry: the same WHERE clause (window count, correlated
  * subqueries, bound values), materialised membership written in batches with its interactions,
- * and a refresh that records a leaver once. The members are told apart by a custom attribute of
- * this run, since D1 keeps rows across the tests of a file.
+ * a refresh that records a leaver once, and one larger than a page read or a unit written. The
+ * members are told apart by a value of this run, since D1 keeps rows across the tests of a file.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { UNIT_SIZE } from "../../src/services/segments.ts";
 import { call, givenMember, jsonOf, unique } from "./client.ts";
 
 describe("segments on D1", () => {
@@ -39,6 +41,48 @@ describe("segments on D1", () => {
     };
     const matched = await jsonOf<{ sample: Array<{ memberId: string }> }>(await call("POST", "/v1/segments/preview", { body: { rule: wide } }), 200);
     expect(matched.sample.map((s) => s.memberId)).toContain(members[0]!.id);
+  });
+
+  it("reads and writes a membership larger than a page exactly", async () => {
+    // Two pages (and units) and part of a third; newcomers come between them, and some members leave.
+    const tag = `wk-${unique()}`;
+    const enrol = async (ids: string[], region: string) => {
+      for (let i = 0; i < ids.length; i += 500) {
+        await env.DB.prepare("INSERT INTO members (id, name, email, region, created_at, updated_at) SELECT value, 'unit', value || '@example.com', ?1, 0, 0 FROM json_each(?2)")
+          .bind(region, JSON.stringify(ids.slice(i, i + 500)))
+          .run();
+      }
+    };
+    const first = Array.from({ length: 2 * UNIT_SIZE + 345 }, (_, i) => `mem_${tag}_${String(i).padStart(5, "0")}`);
+    await enrol(first, tag);
+    const segment = await jsonOf<{ id: string; memberCount: number }>(await call("POST", "/v1/segments", { body: { name: `D1 ${tag}`, rule: { attr: "region", op: "eq", value: tag } } }), 201);
+    expect(segment.memberCount).toBe(first.length);
+
+    const movers = first.filter((_, i) => i % 3 === 0);
+    await env.DB.prepare("UPDATE members SET region = 'elsewhere' WHERE id IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(movers)).run();
+    const newcomers = Array.from({ length: UNIT_SIZE + 200 }, (_, i) => `mem_${tag}_${String(i * 2).padStart(5, "0")}n`);
+    await enrol(newcomers, tag);
+    expect(await jsonOf(await call("POST", `/v1/segments/${segment.id}/refresh`), 200)).toMatchObject({
+      entered: newcomers.length,
+      left: movers.length,
+      memberCount: first.length - movers.length + newcomers.length,
+    });
+    const held = await env.DB.prepare("SELECT member_id FROM segment_members WHERE segment_id = ?1 ORDER BY member_id").bind(segment.id).raw<[string]>();
+    expect(held.map(([id]) => id)).toEqual([...first.filter((_, i) => i % 3 !== 0), ...newcomers].sort());
+    const recorded = await env.DB.prepare("SELECT kind, COUNT(*) AS n, COUNT(DISTINCT member_id) AS members FROM interactions WHERE reference = ?1 GROUP BY kind ORDER BY kind").bind(segment.id).all();
+    expect(recorded.results).toEqual([
+      { kind: "segment_enter", n: first.length + newcomers.length, members: first.length + newcomers.length },
+      { kind: "segment_leave", n: movers.length, members: movers.length },
+    ]);
+    expect(await jsonOf(await call("POST", `/v1/segments/${segment.id}/refresh`), 200)).toMatchObject({ entered: 0, left: 0 });
+
+    // A rule on scores walks member_scores, paged by its member id.
+    const valued = first.filter((_, i) => i % 5 !== 0);
+    await env.DB.prepare("INSERT INTO member_scores (member_id, clv_minor, lifecycle, scored_at) SELECT value, 50000, 'active', 0 FROM json_each(?1)").bind(JSON.stringify(valued)).run();
+    const rule = { all: [{ attr: "region", op: "eq", value: tag }, { attr: "clvMinor", op: "gte", value: 10_000 }] };
+    const scored = await jsonOf<{ memberCount: number }>(await call("POST", "/v1/segments", { body: { name: `D1 valued ${tag}`, rule } }), 201);
+    expect(scored.memberCount).toBe(valued.filter((id) => !movers.includes(id)).length);
+    expect(scored.memberCount).toBeGreaterThan(UNIT_SIZE);
   });
 
   it("refuses a rule with the path of the failing node", async () => {
