@@ -623,6 +623,9 @@ export const interactions = sqliteTable(
   (t) => [
     index("interactions_member_time").on(t.memberId, t.occurredAt),
     index("interactions_kind_time").on(t.kind, t.occurredAt),
+    // A member's purchases (or other kind) in a window, counted and summed within the index: segment
+    // rules on purchase windows read it per member, untouched by the member's other interactions.
+    index("interactions_member_kind").on(t.memberId, t.kind, t.occurredAt, t.amountMinor),
     uniqueIndex("interactions_source_event").on(t.source, t.externalId).where(sql`external_id IS NOT NULL`),
   ],
 );

@@ -164,11 +164,11 @@ function operandSql(operand: Operand): SQL {
         ? sql`(SELECT a.value_text FROM member_attributes a WHERE a.member_id = m.id AND a.key = ${operand.key})`
         : sql`(SELECT a.value_number FROM member_attributes a WHERE a.member_id = m.id AND a.key = ${operand.key})`;
     case "purchasesSince":
-      // One range of interactions_member_time per member. The unary + keeps the planner off
-      // interactions_kind_time, which (unanalysed) it preferred: every purchase in the window, per member.
+      // One range of interactions_member_kind per member, within the index: the member's purchases
+      // in the window, not their other interactions (segment entries pile up with every refresh).
       return operand.measure === "count"
-        ? sql`(SELECT COUNT(*) FROM interactions i WHERE i.member_id = m.id AND +i.kind = 'purchase' AND i.occurred_at >= ${operand.sinceMs})`
-        : sql`(SELECT COALESCE(SUM(i.amount_minor), 0) FROM interactions i WHERE i.member_id = m.id AND +i.kind = 'purchase' AND i.occurred_at >= ${operand.sinceMs})`;
+        ? sql`(SELECT COUNT(*) FROM interactions i WHERE i.member_id = m.id AND i.kind = 'purchase' AND i.occurred_at >= ${operand.sinceMs})`
+        : sql`(SELECT COALESCE(SUM(i.amount_minor), 0) FROM interactions i WHERE i.member_id = m.id AND i.kind = 'purchase' AND i.occurred_at >= ${operand.sinceMs})`;
     case "consent":
       // The latest record per purpose and channel wins; never asked is no consent.
       return sql`COALESCE((SELECT c.granted FROM consents c WHERE c.member_id = m.id AND c.purpose = 'marketing' AND c.channel = ${operand.channel}
