@@ -5,14 +5,13 @@
  * time zone, never by when a sale occurred, so a back-dated purchase or a late refund lands in
  * the month it is booked and a closed month never changes.
  */
-import { eq, sql } from "drizzle-orm";
-import { partners } from "../../db/schema.ts";
+import { sql } from "drizzle-orm";
 import type { Deps } from "../deps.ts";
 import { monthRange, settleMovement, sumLines, type SettlementLine, type SettlementMovement } from "../domain/settlement.ts";
-import { AppError, invalidField } from "../errors.ts";
+import { invalidField } from "../errors.ts";
 import { accounts } from "./ledger.ts";
+import { findPartnerRow } from "./partners.ts";
 import { currentProgram } from "./program.ts";
-
 
 export interface StatementLine extends SettlementLine {
   txnId: string;
@@ -52,7 +51,6 @@ interface MovementRow {
   operatorFundedMinor: number;
 }
 
-/** The lowest transaction id that can have been made at an instant (ids start with their time). */
 /**
  * A unit stamped just before midnight may commit just after it (a busy database waits up to its
  * busy timeout): a month is called closed only once such stragglers are surely in.
@@ -66,8 +64,7 @@ const CLOSING_GRACE_MS = 60_000;
  */
 export async function partnerStatement(deps: Deps, partnerId: string, month: string): Promise<Statement> {
   const { db } = deps.database;
-  const [partner] = await db.select({ name: partners.name }).from(partners).where(eq(partners.id, partnerId));
-  if (!partner) throw new AppError("not_found", `No partner ${partnerId}.`);
+  const partner = await findPartnerRow(deps, partnerId);
   const { program } = await currentProgram(deps);
   const { fromMs, toMs } = monthRange(month, program.utcOffsetMinutes);
   const now = deps.clock();
