@@ -222,6 +222,10 @@ export async function updateOffer(deps: Deps, actor: Principal, offerId: string,
   return offerView(updated);
 }
 
+/** An offer running at `at`: active, begun and not ended. */
+const runningAt = (at: number | ReturnType<typeof sql.placeholder>) =>
+  and(eq(offers.status, "active"), sql`${offers.validFrom} <= ${at}`, sql`(${offers.validUntil} IS NULL OR ${offers.validUntil} > ${at})`);
+
 /** Offers that could apply at a partner's till at `at`: its own and the operator's, active. */
 export async function offersAt(deps: Deps, partnerId: string, at: number): Promise<Offer[]> {
   // Every purchase asks: prepared once, as the other reads on the purchase path are.
@@ -232,9 +236,7 @@ export async function offersAt(deps: Deps, partnerId: string, at: number): Promi
       .where(
         and(
           or(isNull(offers.partnerId), eq(offers.partnerId, sql.placeholder("partnerId"))),
-          eq(offers.status, "active"),
-          sql`${offers.validFrom} <= ${sql.placeholder("at")}`,
-          sql`(${offers.validUntil} IS NULL OR ${offers.validUntil} > ${sql.placeholder("at")})`,
+          runningAt(sql.placeholder("at")),
         ),
       )
       .prepare(),
@@ -339,9 +341,7 @@ export async function memberOffers(deps: Deps, actor: Principal, memberId: strin
     .from(offers)
     .where(
       and(
-        eq(offers.status, "active"),
-        sql`${offers.validFrom} <= ${at}`,
-        sql`(${offers.validUntil} IS NULL OR ${offers.validUntil} > ${at})`,
+        runningAt(at),
         actor.role === "partner" ? or(isNull(offers.partnerId), eq(offers.partnerId, actor.partnerId)) : undefined,
       ),
     )
