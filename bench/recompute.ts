@@ -25,6 +25,7 @@ const DROPOUT_B = 12;
 const DAY_MS = 86_400_000;
 const KST_MS = 9 * 3_600_000;
 const NOW = Date.parse("2026-11-01T00:00:00Z");
+const ENROLMENT_SPAN_MS = 3 * 365 * DAY_MS;
 
 function generate(path: string) {
   const database = openSqlite(path);
@@ -62,7 +63,9 @@ function generate(path: string) {
   };
   const insertMany = sqlite.transaction((from: number, to: number) => {
     for (let n = from; n < to; n++) {
-      const enrolledAt = NOW - Math.floor(rand() * 3 * 365) * DAY_MS;
+      // Enrolments spread evenly over three years, in order: a live base stores members as they
+      // join, so its rowid order is its id order (and joins on member id walk both in step).
+      const enrolledAt = NOW - ENROLMENT_SPAN_MS + Math.floor((n * ENROLMENT_SPAN_MS) / MEMBERS);
       const id = newId("member", enrolledAt, bytes);
       member.run(id, `벤치${n}`, `+8210${String(10_000_000 + n)}`, enrolledAt, enrolledAt);
       const perDay = gamma(RATE_SHAPE) / RATE_SCALE_DAYS;

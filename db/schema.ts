@@ -677,7 +677,12 @@ export const memberAffinities = sqliteTable(
   (t) => [primaryKey({ columns: [t.memberId, t.subject] })],
 );
 
-/** Scores the recompute job writes: RFM, the lifetime-value models, the lifecycle stage. */
+/**
+ * Scores the recompute job writes: RFM, the lifetime-value models, the lifecycle stage. No index
+ * beyond the key: every score changes daily, and keeping indexes on the segment and CLV cost 9 s
+ * of a million-member recompute (12.5 s against 21.7 s), while what reads them (segment rules,
+ * analytics) scans the table in well under a second anyway.
+ */
 export const memberScores = sqliteTable(
   "member_scores",
   {
@@ -698,7 +703,6 @@ export const memberScores = sqliteTable(
     spendTier: text("spend_tier"),
     scoredAt: integer("scored_at").notNull(),
   },
-  (t) => [index("member_scores_segment").on(t.rfmSegment), index("member_scores_clv").on(t.clvMinor)],
 );
 
 /**
