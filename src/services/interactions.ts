@@ -13,6 +13,8 @@ import { InteractionEventSchema, isContact, SCORE_ATTRIBUTE, type InteractionEve
 import { AppError, invalidField, type FieldError } from "../errors.ts";
 import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { newId } from "../lib/ids.ts";
+import { isoTime } from "../lib/time.ts";
+import { rowsForValues } from "./imports.ts";
 import type { Principal } from "./principal.ts";
 import { contactProfileStatements, interactionTotalsStatement, type InteractionTotals } from "./profiles.ts";
 
@@ -122,17 +124,9 @@ function itemErrors(index: number, issues: readonly z.core.$ZodIssue[]): FieldEr
   );
 }
 
-/** Runs `query` over a set of ids (`… IN ${ids}`): one query, whatever their number. */
-async function existing(deps: Deps, query: (ids: SQL) => SQL, ids: Iterable<string>): Promise<Array<Record<string, string>>> {
-  const list = [...new Set(ids)];
-  if (list.length === 0) return [];
-  // One JSON parameter: D1 binds at most 100 per statement.
-  return (await deps.database.db.all(query(sql`(SELECT value FROM json_each(${JSON.stringify(list)}))`))) as Array<Record<string, string>>;
-}
-
 /** The interactions already recorded from this sender under these event ids: event id → interaction id. */
 async function recordedEvents(deps: Deps, source: string, eventIds: Iterable<string>): Promise<Map<string, string>> {
-  const rows = await existing(deps, (ids) => sql`SELECT external_id AS eventId, id FROM interactions WHERE source = ${source} AND external_id IN ${ids}`, eventIds);
+  const rows = await rowsForValues<Record<string, string>>(deps, eventIds, (ids) => sql`SELECT external_id AS eventId, id FROM interactions WHERE source = ${source} AND external_id IN ${ids}`);
   return new Map(rows.map((r) => [r.eventId!, r.id!]));
 }
 
@@ -140,9 +134,9 @@ async function recordedEvents(deps: Deps, source: string, eventIds: Iterable<str
 async function semanticErrors(deps: Deps, sender: Sender, parsed: Array<{ index: number; event: InteractionEvent }>) {
   const ownPartner = sender.role === "partner" ? sender.partnerId : null;
   const [memberRows, partnerRows, storeRows] = await Promise.all([
-    existing(deps, (ids) => sql`SELECT id FROM members WHERE id IN ${ids}`, parsed.map((p) => p.event.memberId)),
-    existing(deps, (ids) => sql`SELECT id FROM partners WHERE id IN ${ids}`, ownPartner ? [] : parsed.flatMap((p) => (p.event.partnerId ? [p.event.partnerId] : []))),
-    existing(deps, (ids) => sql`SELECT id, partner_id AS partnerId FROM stores WHERE id IN ${ids}`, parsed.flatMap((p) => (p.event.storeId ? [p.event.storeId] : []))),
+    rowsForValues<Record<string, string>>(deps, parsed.map((p) => p.event.memberId), (ids) => sql`SELECT id FROM members WHERE id IN ${ids}`),
+    rowsForValues<Record<string, string>>(deps, ownPartner ? [] : parsed.flatMap((p) => (p.event.partnerId ? [p.event.partnerId] : [])), (ids) => sql`SELECT id FROM partners WHERE id IN ${ids}`),
+    rowsForValues<Record<string, string>>(deps, parsed.flatMap((p) => (p.event.storeId ? [p.event.storeId] : [])), (ids) => sql`SELECT id, partner_id AS partnerId FROM stores WHERE id IN ${ids}`),
   ]);
   const knownMembers = new Set(memberRows.map((r) => r.id));
   const knownPartners = new Set(partnerRows.map((r) => r.id));
@@ -314,8 +308,6 @@ export async function ingestInteractions(live: Deps, sender: Principal, events: 
 
 type InteractionRow = typeof interactions.$inferSelect;
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 export function interactionView(row: InteractionRow) {
   let attributes = (row.attributes ?? null) as Record<string, unknown> | null;
   let score: number | null = null;
@@ -338,8 +330,8 @@ export function interactionView(row: InteractionRow) {
     attributes,
     source: row.source,
     eventId: row.externalId,
-    occurredAt: iso(row.occurredAt),
-    recordedAt: iso(row.createdAt),
+    occurredAt: isoTime(row.occurredAt),
+    recordedAt: isoTime(row.createdAt),
   };
 }
 

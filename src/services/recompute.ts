@@ -23,12 +23,12 @@ import {
   type LifecycleStage,
 } from "../domain/clv/index.ts";
 import { localDayNumber } from "../domain/expiry.ts";
+import { DAY_MS } from "../lib/time.ts";
 import { scoreRfm, topByMonetary, type RfmScored } from "../domain/rfm.ts";
 import { currentProgram } from "./program.ts";
 import { refreshSegments } from "./segments.ts";
 import { qualifyingPoints, tierStatements } from "./tiers.ts";
 
-const DAY_MS = 86_400_000;
 const WEEK_DAYS = 7;
 /** CLV over the next 12 months, discounted 1% a month. */
 export const CLV_MONTHS = 12;

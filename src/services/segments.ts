@@ -29,6 +29,7 @@ import {
 import { AppError } from "../errors.ts";
 import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { newId } from "../lib/ids.ts";
+import { isoTime } from "../lib/time.ts";
 import { auditStatement } from "./audit.ts";
 import { customAttributeCatalog } from "./custom-attributes.ts";
 import { memberInteractionsStatement } from "./interactions.ts";
@@ -63,7 +64,6 @@ export interface SegmentView {
   updatedAt: string;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export function segmentView(row: SegmentRow): SegmentView {
   return {
@@ -72,9 +72,9 @@ export function segmentView(row: SegmentRow): SegmentView {
     description: row.description,
     rule: row.rule as Rule,
     memberCount: row.memberCount,
-    refreshedAt: row.refreshedAt === null ? null : iso(row.refreshedAt),
-    createdAt: iso(row.createdAt),
-    updatedAt: iso(row.updatedAt),
+    refreshedAt: row.refreshedAt === null ? null : isoTime(row.refreshedAt),
+    createdAt: isoTime(row.createdAt),
+    updatedAt: isoTime(row.updatedAt),
   };
 }
 
@@ -281,7 +281,7 @@ export async function previewSegment(deps: Deps, rule: Rule) {
   return {
     count: rows[0]?.total ?? 0,
     sample: rows.map((r): SampleMember => ({ memberId: r.memberId, displayName: displayNameOf(r.name, r.preferredName), tier: r.tier })),
-    evaluatedAt: iso(now),
+    evaluatedAt: isoTime(now),
   };
 }
 
@@ -349,7 +349,7 @@ export async function listSegmentMembers(deps: Deps, segmentId: string, page: { 
     .limit(page.limit + 1);
   const result = paginate(rows, page.limit, (r) => r.memberId);
   return {
-    items: result.items.map((r) => ({ memberId: r.memberId, displayName: displayNameOf(r.name, r.preferredName), tier: r.tier, enteredAt: iso(r.enteredAt) })),
+    items: result.items.map((r) => ({ memberId: r.memberId, displayName: displayNameOf(r.name, r.preferredName), tier: r.tier, enteredAt: isoTime(r.enteredAt) })),
     nextCursor: result.nextCursor,
   };
 }
@@ -513,7 +513,7 @@ export async function refreshSegment(deps: Deps, segmentId: string): Promise<Ref
     return syncMembership(deps, segmentId, await storedQuery(deps, row.rule as Rule, now), now);
   });
   const row = await findSegment(deps, segmentId);
-  return { segmentId, entered, left, memberCount: row.memberCount, refreshedAt: iso(row.refreshedAt!) };
+  return { segmentId, entered, left, memberCount: row.memberCount, refreshedAt: isoTime(row.refreshedAt!) };
 }
 
 /**
