@@ -5,6 +5,7 @@
  */
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { freePort, startServer } from "../test/support/server-process.ts";
 
 const CONNECTIONS = 64;
@@ -13,6 +14,32 @@ const MEMBERS = 500;
 // Processes serving dangol (CLUSTER_WORKERS); the hello-world baseline is always one.
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const ADMIN = "bench-admin-token-0123456789abcdef";
+
+/** CPU milliseconds each thread of a process has used, from /proc (Linux); empty elsewhere. */
+function threadCpuMs(pid: number): Map<string, number> {
+  if (!existsSync(`/proc/${pid}/task`)) return new Map();
+  return new Map(
+    readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const [utime, stime] = stat.slice(stat.lastIndexOf(")") + 2).split(" ").slice(11, 13).map(Number);
+      return [tid, (utime! + stime!) * 10]; // clock ticks of 10 ms
+    }),
+  );
+}
+
+/**
+ * Where a purchase's CPU goes, in µs per purchase: the main thread, the writer thread (the busiest
+ * other one) and the rest (V8's garbage collection and compiler threads). One process only.
+ */
+function cpuPerPurchase(pid: number, before: Map<string, number>, purchases: number) {
+  const used = [...threadCpuMs(pid)].map(([tid, ms]) => ({ tid, us: ((ms - (before.get(tid) ?? 0)) * 1000) / purchases }));
+  if (used.length === 0) return null;
+  const main = used.find((t) => t.tid === String(pid))!.us;
+  const others = used.filter((t) => t.tid !== String(pid)).sort((a, b) => b.us - a.us);
+  const writer = others[0]?.us ?? 0;
+  const rest = others.slice(1).reduce((n, t) => n + t.us, 0);
+  return { main: Math.round(main), writer: Math.round(writer), otherThreads: Math.round(rest) };
+}
 
 function run(options: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => autocannon(options, (error, result) => (error ? reject(error) : resolve(result))));
@@ -46,6 +73,7 @@ async function purchases() {
       await call("POST", `/v1/members/${member.id}/adjustments`, { points: 1_000_000, reason: "bench float" });
     }
     let n = 0;
+    const cpuBefore = threadCpuMs(server.child.pid!);
     const result = await run({
       url: `${server.base}/v1/purchases`,
       connections: CONNECTIONS,
@@ -63,15 +91,16 @@ async function purchases() {
         },
       ],
     });
+    const cpuUs = WORKERS === 1 ? cpuPerPurchase(server.child.pid!, cpuBefore, result.requests.total) : null;
     const check = await call("GET", "/v1/admin/ledger/check");
-    return { result, ledgerOk: check.ok as unknown as boolean };
+    return { result, cpuUs, ledgerOk: check.ok as unknown as boolean };
   } finally {
     await server.stop();
   }
 }
 
 const hello = await helloWorld();
-const { result: buy, ledgerOk } = await purchases();
+const { result: buy, cpuUs, ledgerOk } = await purchases();
 const failures = buy.non2xx + buy.errors + buy.timeouts;
 console.log(
   JSON.stringify({
@@ -84,6 +113,7 @@ console.log(
     ratio: +(buy.requests.average / hello.requests.average).toFixed(3),
     purchaseP99Ms: buy.latency.p99,
     purchaseP50Ms: buy.latency.p50,
+    cpuUsPerPurchase: cpuUs,
     failures,
     ledgerOk,
     targets: { ratio: 0.25, p99Ms: 25 },

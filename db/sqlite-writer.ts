@@ -1,19 +1,24 @@
 /**
  * The writer thread behind openSqlite(path, { writerThread: true }): it owns the connection that
  * writes, runs each unit it is sent through group commit, and answers once the commit is durable.
+ * It also runs whole operations (tasks) beside that connection, when given a module of them.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { createCommitQueue } from "./group-commit.ts";
-import { connect } from "./sqlite.ts";
+import { openSqlite } from "./sqlite.ts";
 
 /**
  * A statement as sent to the writer: its text by number once the writer has been told the text
  * (statement texts repeat, so each crosses the thread boundary once, not on every purchase).
  */
 export type SentStatement = { text: number | string; params: unknown[] };
-/** The units queued during one turn of the event loop, with any texts the writer has not seen. */
-export type WriterRequest = { units: Array<{ id: number; statements: SentStatement[] }>; texts: Array<[number, string]> } | { close: true };
-export type WriterReply = { id: number; changes: number[] } | { id: number; error: { name: string; message: string; code?: string } };
+/** What is queued during one turn of the event loop: units, tasks, and texts the writer has not seen. */
+export type WriterRequest =
+  | { units: Array<{ id: number; statements: SentStatement[] }>; tasks: Array<{ id: number; name: string; args: unknown }>; texts: Array<[number, string]> }
+  | { close: true };
+export type WriterReply = { id: number; result: unknown } | { id: number; error: { name: string; message: string; code?: string } };
+
+/** What the module named by OpenOptions.writerTasks exports. */
+export type StartWriterTasks = (database: import("./database.ts").Database, context: unknown) => (name: string, args: unknown) => Promise<unknown>;
 
 function reported(error: unknown) {
   if (!(error instanceof Error)) return { name: "Error", message: String(error) };
@@ -24,23 +29,30 @@ function reported(error: unknown) {
 // Imported for its types by db/sqlite.ts as well; only a worker thread has work to do here.
 if (parentPort && workerData?.path) {
   const port = parentPort;
-  const sqlite = connect(workerData.path as string);
+  // The thread's own connection, group-committed: units from the main thread and the tasks' own
+  // writes share its commits.
+  const database = openSqlite(workerData.path as string);
+  const runTask = workerData.tasks
+    ? ((await import(workerData.tasks.module as string)) as { startWriterTasks: StartWriterTasks }).startWriterTasks(database, workerData.tasks.context)
+    : null;
   const texts = new Map<number, string>();
-  const queue = createCommitQueue(sqlite, (s: SentStatement) => sqlite.prepare(typeof s.text === "string" ? s.text : texts.get(s.text)!).run(...s.params).changes);
+  const answer = (id: number, work: Promise<unknown>) =>
+    work.then(
+      (result) => port.postMessage({ id, result } satisfies WriterReply),
+      (error: unknown) => port.postMessage({ id, error: reported(error) } satisfies WriterReply),
+    );
   port.on("message", (request: WriterRequest) => {
     if ("close" in request) {
-      queue.flush();
-      sqlite.close();
       // The flushed units' replies are posted from promise callbacks, which run before this.
-      setImmediate(() => port.close());
+      void database.close().then(() => setImmediate(() => port.close()));
       return;
     }
     for (const [number, text] of request.texts) texts.set(number, text);
     for (const unit of request.units) {
-      queue.enqueue(unit.statements).then(
-        (changes) => port.postMessage({ id: unit.id, changes } satisfies WriterReply),
-        (error: unknown) => port.postMessage({ id: unit.id, error: reported(error) } satisfies WriterReply),
-      );
+      answer(unit.id, database.atomic(unit.statements.map((s) => ({ sql: typeof s.text === "string" ? s.text : texts.get(s.text)!, params: s.params }))));
+    }
+    for (const task of request.tasks) {
+      answer(task.id, runTask ? runTask(task.name, task.args) : Promise.reject(new Error(`The writer thread runs no tasks (asked for ${task.name}).`)));
     }
   });
 }

@@ -66,13 +66,18 @@ export interface OpenOptions {
    * memory cannot be shared with a thread, and short-lived tools gain nothing.
    */
   writerThread?: boolean;
+  /**
+   * Operations the writer thread runs itself (Database.runTask): a module exporting
+   * `startWriterTasks` (see db/sqlite-writer.ts), and what it is started with.
+   */
+  writerTasks?: { module: URL; context: unknown };
 }
 
 /** Opens (or creates) a database file; writes are group-committed (see db/group-commit.ts). */
 export function openSqlite(path: string, options: OpenOptions = {}): SqliteDatabase {
   const sqlite = connect(path);
   const db = drizzle(sqlite, { schema }) as unknown as Db;
-  if (options.writerThread && path !== ":memory:") return withWriterThread(path, sqlite, db);
+  if (options.writerThread && path !== ":memory:") return withWriterThread(path, sqlite, db, options.writerTasks);
 
   // On the sync driver every drizzle query, and db.run(sql), executes synchronously.
   const execute = (statement: Statement) => {
@@ -102,14 +107,14 @@ function rebuiltError(reported: { name: string; message: string; code?: string }
 /** Statement texts the writer thread keeps by number; past this, texts go with their units. */
 const MAX_NUMBERED_TEXTS = 10_000;
 
-function withWriterThread(path: string, sqlite: BetterSqlite3.Database, db: Db): SqliteDatabase {
+function withWriterThread(path: string, sqlite: BetterSqlite3.Database, db: Db, tasks: OpenOptions["writerTasks"]): SqliteDatabase {
   // The writer is TypeScript like the rest. Loader hooks are per thread, so the thread registers
   // tsx itself (as `npm start` does for the main one) before importing it.
   const entry = JSON.stringify(new URL("./sqlite-writer.ts", import.meta.url).href);
   const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
   const boot = `import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); })`;
-  const writer = new Worker(boot, { eval: true, workerData: { path } });
-  const waiting = new Map<number, { resolve(changes: number[]): void; reject(error: unknown): void }>();
+  const writer = new Worker(boot, { eval: true, workerData: { path, tasks: tasks && { module: tasks.module.href, context: tasks.context } } });
+  const waiting = new Map<number, { resolve(result: unknown): void; reject(error: unknown): void }>();
   let nextId = 0;
   let failure: Error | null = null;
   const failAll = (error: Error) => {
@@ -122,22 +127,38 @@ function withWriterThread(path: string, sqlite: BetterSqlite3.Database, db: Db):
     waiting.delete(reply.id);
     if (waiting.size === 0) writer.unref();
     if ("error" in reply) unit?.reject(rebuiltError(reply.error));
-    else unit?.resolve(reply.changes);
+    else unit?.resolve(reply.result);
   });
   writer.on("error", (error) => failAll(error));
   writer.on("exit", () => failAll(failure ?? new Error("The database writer thread has stopped.")));
   // Idle, the thread must not keep the process alive; while a write is pending, it does.
   writer.unref();
 
-  // Units go over in one message per turn of the event loop, each statement text once (up to a
-  // bound, for texts that vary): posting every text with every unit was a fourteenth of a
-  // purchase's CPU.
+  // Units and tasks go over in one message per turn of the event loop, each statement text once
+  // (up to a bound, for texts that vary): posting every text with every unit was a fourteenth of
+  // a purchase's CPU.
   const textNumbers = new Map<string, number>();
   let outgoing: Extract<WriterRequest, { units: unknown }> | null = null;
   const post = () => {
     if (!outgoing) return;
     writer.postMessage(outgoing);
     outgoing = null;
+  };
+  const queued = () => {
+    if (!outgoing) {
+      outgoing = { units: [], tasks: [], texts: [] };
+      setImmediate(post);
+    }
+    return outgoing;
+  };
+  const send = (add: (request: Extract<WriterRequest, { units: unknown }>, id: number) => void): Promise<unknown> => {
+    if (failure) return Promise.reject(failure);
+    const id = nextId++;
+    add(queued(), id);
+    return new Promise((resolve, reject) => {
+      if (waiting.size === 0) writer.ref();
+      waiting.set(id, { resolve, reject });
+    });
   };
   const sendable = (statement: Statement, texts: Array<[number, string]>): SentStatement => {
     const { sql: text, params } = renderStatement(dialect, statement);
@@ -153,20 +174,16 @@ function withWriterThread(path: string, sqlite: BetterSqlite3.Database, db: Db):
     db,
     sqlite,
     driver: "better-sqlite3",
-    atomic(statements) {
-      if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      if (!outgoing) {
-        outgoing = { units: [], texts: [] };
-        setImmediate(post);
-      }
-      const texts = outgoing.texts;
-      outgoing.units.push({ id, statements: statements.map((statement) => sendable(statement, texts)) });
-      return new Promise<number[]>((resolve, reject) => {
-        if (waiting.size === 0) writer.ref();
-        waiting.set(id, { resolve, reject });
-      });
-    },
+    atomic: (statements) => send((request, id) => request.units.push({ id, statements: statements.map((statement) => sendable(statement, request.texts)) })) as Promise<number[]>,
+    // A task is posted at once, not at the end of the turn: it is enough work for the writer to
+    // start on while this thread goes on with the turn's other requests.
+    ...(tasks && {
+      runTask: (name: string, args: unknown) =>
+        send((request, id) => {
+          request.tasks.push({ id, name, args });
+          post();
+        }),
+    }),
     close: async () => {
       const exited = new Promise((resolve) => writer.once("exit", resolve));
       post();

@@ -51,7 +51,7 @@ export async function prepare(config: Config) {
 }
 
 function serveHttp(config: Config) {
-  const { deps, database } = openNodeDeps(config, { writerThread: true });
+  const { deps, database } = openNodeDeps(config, { writerThread: true, writerTasks: { module: new URL("./writer-tasks.ts", import.meta.url), context: { config } } });
   const app = createApp(deps);
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
     deps.logger.info("listening", { host: info.address, port: info.port, pid: process.pid });

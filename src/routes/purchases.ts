@@ -3,7 +3,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { AppError, errorResponses, invalidField } from "../errors.ts";
 import type { Principal } from "../services/principal.ts";
-import { findPurchase, purchaseView, quotePurchase, recordPurchase, refundPurchase } from "../services/purchases.ts";
+import { findPurchase, purchaseView, quotePurchase, refundPurchase } from "../services/purchases.ts";
+import { runWhereWritten } from "../writer-tasks.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, type AppEnv } from "./common.ts";
 import { idempotent } from "./idempotent.ts";
 import { PurchaseQuoteSchema, PurchaseRecordSchema, PurchaseResultSchema, PurchaseSchema, RefundResultSchema, RefundSchema } from "./schemas.ts";
@@ -66,7 +67,7 @@ export const purchasesRouter = createRouter()
       const partnerId = partnerOf(c.var.principal, body.partnerId);
       return idempotent(c, body, async (claim) => ({
         status: 201,
-        body: await recordPurchase(c.var.deps, c.var.principal, { ...body, partnerId }, claim),
+        body: await runWhereWritten(c.var.deps, "recordPurchase", { actor: c.var.principal, input: { ...body, partnerId }, claim }),
       }));
     },
   )

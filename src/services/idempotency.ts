@@ -25,10 +25,10 @@ export interface KeyId {
   key: string;
 }
 
+/** A key this request holds: plain data, so it can go with the purchase to the writer thread. */
 export interface Claim extends KeyId {
   fingerprint: string;
-  /** The statement that stores the response; `body` may embed SQL read when the unit runs. */
-  complete(status: number, body: RenderedStatement | string): RenderedStatement;
+  claimedAt: number;
 }
 
 export type ClaimResult = { kind: "claimed"; claim: Claim } | { kind: "replay"; status: number; body: string };
@@ -75,18 +75,16 @@ export async function claimKey(deps: Deps, input: KeyId & { body: unknown }): Pr
     throw new AppError("idempotency_in_flight", "A request with this Idempotency-Key is still being processed; retry shortly.");
   }
   inFlight.add(idOf(id));
-  const now = deps.clock();
-  return {
-    kind: "claimed",
-    claim: {
-      ...id,
-      fingerprint,
-      // Rendered as written: every keyed write runs it.
-      complete: (status, body) =>
-        rendered`INSERT INTO idempotency_keys (scope, route, key, fingerprint, response_status, response_body, created_at, expires_at)
-            VALUES (${id.scope}, ${id.route}, ${id.key}, ${fingerprint}, ${status}, ${body}, ${now}, ${now + IDEMPOTENCY_TTL_MS})`,
-    },
-  };
+  return { kind: "claimed", claim: { ...id, fingerprint, claimedAt: deps.clock() } };
+}
+
+/**
+ * The statement that stores the response, in the unit that moves the points; `body` may embed SQL
+ * read when the unit runs. Rendered as written: every keyed write runs it.
+ */
+export function completion(claim: Claim, status: number, body: RenderedStatement | string): RenderedStatement {
+  return rendered`INSERT INTO idempotency_keys (scope, route, key, fingerprint, response_status, response_body, created_at, expires_at)
+      VALUES (${claim.scope}, ${claim.route}, ${claim.key}, ${claim.fingerprint}, ${status}, ${body}, ${claim.claimedAt}, ${claim.claimedAt + IDEMPOTENCY_TTL_MS})`;
 }
 
 /** The request is over, however it ended: the key is free in this process again. */
@@ -103,7 +101,7 @@ export async function answeredElsewhere(deps: Deps, claim: Claim): Promise<Claim
 /** Stores a refusal (insufficient points …) so a retry gets the same answer. */
 export async function completeWithError(deps: Deps, claim: Claim, error: AppError, requestId: string) {
   const body = problemOf(error, requestId);
-  await deps.database.atomic([rendered`${claim.complete(body.status, JSON.stringify(body))} ON CONFLICT DO NOTHING`]);
+  await deps.database.atomic([rendered`${completion(claim, body.status, JSON.stringify(body))} ON CONFLICT DO NOTHING`]);
 }
 
 export async function storedResponse(deps: Deps, claim: Claim) {

@@ -9,7 +9,7 @@ import { ledgerTransactions, memberBalances } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { actorIdOf } from "./audit.ts";
-import type { Claim } from "./idempotency.ts";
+import { completion, type Claim } from "./idempotency.ts";
 import type { Principal } from "./principal.ts";
 
 export const accounts = {
@@ -113,7 +113,8 @@ export async function commitMovement(
   const statements = [...unit.statements];
   if (unit.claim) {
     statements.push(
-      unit.claim.complete(
+      completion(
+        unit.claim,
         unit.status,
         rendered`json_set(${JSON.stringify(unit.response)}, '$.balance', json_object(
           'available', (SELECT available FROM member_balances WHERE member_id = ${unit.memberId}),

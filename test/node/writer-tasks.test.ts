@@ -1,0 +1,95 @@
+/**
+ * On the Node server a purchase runs on the writer thread (src/writer-tasks.ts). It must answer
+ * exactly as it does in place: the same body, the same refusals with their codes and fields, and
+ * the same Idempotency-Key replay.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrateSqlite, openSqlite, type SqliteDatabase } from "../../db/sqlite.ts";
+import { createApp } from "../../src/app.ts";
+import { parseConfig } from "../../src/config.ts";
+import { createDeps } from "../../src/deps.ts";
+import { ADMIN_TOKEN, type TestApp } from "../helpers/app.ts";
+import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
+
+let dir: string;
+let database: SqliteDatabase;
+let t: TestApp;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "dangol-tasks-"));
+  const path = join(dir, "dangol.db");
+  const config = parseConfig({ ADMIN_TOKEN, LOG_LEVEL: "silent", DATABASE_PATH: path });
+  migrateSqlite(openSqlite(path));
+  // As src/node.ts opens it; both threads keep real time, as the server's do.
+  database = openSqlite(path, { writerThread: true, writerTasks: { module: new URL("../../src/writer-tasks.ts", import.meta.url), context: { config } } });
+  const deps = createDeps({ config, database });
+  await deps.keys.ensure();
+  const app = createApp(deps);
+  const clock = { now: Date.now(), advance: () => {} };
+  t = {
+    app,
+    deps,
+    database,
+    logs: [],
+    clock,
+    call: async (method, path, opts = {}) => {
+      const headers: Record<string, string> = { "content-type": "application/json", ...opts.headers };
+      const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+      if (token) headers.authorization = `Bearer ${token}`;
+      return app.request(path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    },
+  };
+});
+
+afterAll(async () => {
+  await database.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("purchases run on the writer thread", () => {
+  it("is where the server runs them", () => {
+    expect(database.runTask).toBeTypeOf("function");
+  });
+
+  it("records a purchase and replays it under its Idempotency-Key", async () => {
+    const partner = await givenPartner(t);
+    const member = await givenMember(t);
+    const card = await givenCard(t, member.id);
+    const headers = { "idempotency-key": "till-1-0001" };
+    const first = await expectStatus(await purchase(t, partner, card, { receiptId: "w-1", amountMinor: 20_000 }, headers), 201);
+    const body = (await first.json()) as { pointsEarned: number; memberId: string; balance: { available: number } };
+    expect(body.memberId).toBe(member.id);
+    expect(body.pointsEarned).toBeGreaterThan(0);
+    expect(body.balance.available).toBe(body.pointsEarned);
+
+    const replay = await expectStatus(await purchase(t, partner, card, { receiptId: "w-1", amountMinor: 20_000 }, headers), 201);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await replay.json()).toEqual(body);
+    await expectLedgerBalanced(t);
+  });
+
+  it("refuses with the code and fields it refuses with in place", async () => {
+    const partner = await givenPartner(t, "별빛서점");
+    const member = await givenMember(t);
+    const card = await givenCard(t, member.id);
+    const first = (await (await expectStatus(await purchase(t, partner, card, { receiptId: "w-2" }), 201)).json()) as { purchaseId: string };
+
+    const resent = await expectStatus(await purchase(t, partner, card, { receiptId: "w-2" }), 409);
+    expect(resent.headers.get("content-type")).toContain("application/problem+json");
+    expect(await resent.json()).toMatchObject({ code: "duplicate_receipt", purchaseId: first.purchaseId });
+
+    const overdrawn = await expectStatus(await purchase(t, partner, card, { receiptId: "w-3", redeemPoints: 1_000_000, amountMinor: 2_000_000 }), 422);
+    expect(await overdrawn.json()).toMatchObject({ code: "insufficient_points" });
+
+    const wrongCurrency = await expectStatus(await purchase(t, partner, card, { receiptId: "w-4", currency: "USD" }), 400);
+    expect(await wrongCurrency.json()).toMatchObject({ code: "validation_failed", errors: [expect.objectContaining({ field: "currency" })] });
+    await expectLedgerBalanced(t);
+  });
+
+  it("rejects a task it does not know", async () => {
+    await expect(database.runTask!("noSuchTask", {})).rejects.toThrow(/No writer task noSuchTask/);
+  });
+});
