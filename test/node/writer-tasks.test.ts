@@ -12,7 +12,7 @@ import { createApp } from "../../src/app.ts";
 import { parseConfig } from "../../src/config.ts";
 import { createDeps } from "../../src/deps.ts";
 import { ADMIN_TOKEN, type TestApp } from "../helpers/app.ts";
-import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
+import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, memberToken, purchase } from "../helpers/factories.ts";
 
 let dir: string;
 let database: SqliteDatabase;
@@ -87,6 +87,20 @@ describe("purchases run on the writer thread", () => {
     const wrongCurrency = await expectStatus(await purchase(t, partner, card, { receiptId: "w-4", currency: "USD" }), 400);
     expect(await wrongCurrency.json()).toMatchObject({ code: "validation_failed", errors: [expect.objectContaining({ field: "currency" })] });
     await expectLedgerBalanced(t);
+  });
+
+  it("takes a member's QR card token, signed by the main thread's key ring, once", async () => {
+    const partner = await givenPartner(t, "별빛카페");
+    const member = await givenMember(t);
+    await givenCard(t, member.id);
+    const token = await memberToken(t, member);
+    const minted = await expectStatus(await t.call("GET", "/v1/me/card/token", { token }), 200);
+    const { token: cardToken } = (await minted.json()) as { token: string };
+    const sale = { card: { token: cardToken }, amountMinor: 5_000, currency: "KRW" };
+    const first = await expectStatus(await t.call("POST", "/v1/purchases", { token: partner.key, body: { ...sale, receiptId: "q-1" } }), 201);
+    expect(((await first.json()) as { memberId: string }).memberId).toBe(member.id);
+    const again = await expectStatus(await t.call("POST", "/v1/purchases", { token: partner.key, body: { ...sale, receiptId: "q-2" } }), 409);
+    expect(await again.json()).toMatchObject({ code: "card_token_used" });
   });
 
   it("rejects a task it does not know", async () => {
