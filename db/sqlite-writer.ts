@@ -4,6 +4,7 @@
  * It also runs whole operations (tasks) beside that connection, when given a module of them.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import type { Database } from "./database.ts";
 import { openSqlite } from "./sqlite.ts";
 
 /**
@@ -18,7 +19,7 @@ export type WriterRequest =
 export type WriterReply = { id: number; result: unknown } | { id: number; error: { name: string; message: string; code?: string } };
 
 /** What the module named by OpenOptions.writerTasks exports. */
-export type StartWriterTasks = (database: import("./database.ts").Database, context: unknown) => (name: string, args: unknown) => Promise<unknown>;
+export type StartWriterTasks = (database: Database, context: unknown) => (name: string, args: unknown) => Promise<unknown>;
 
 function reported(error: unknown) {
   if (!(error instanceof Error)) return { name: "Error", message: String(error) };

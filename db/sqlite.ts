@@ -48,7 +48,7 @@ function cacheStatements(sqlite: BetterSqlite3.Database) {
  * synchronous=FULL so an acknowledged write survives power loss, a busy timeout so several
  * processes (and the writer thread) can share the file, and foreign keys enforced as on D1.
  */
-export function connect(path: string): BetterSqlite3.Database {
+function connect(path: string): BetterSqlite3.Database {
   const sqlite = new BetterSqlite3(path);
   if (path !== ":memory:") sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = FULL");

@@ -1,10 +1,34 @@
 /** What the operator commands share: reading flags and files, opening the database. Node only. */
 import { existsSync } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { ColumnRef, Delimiter } from "../domain/delimited.ts";
 import { parseCalendarDate } from "../domain/delimited.ts";
 
 /** A problem with the command line itself: exit code 2. */
 export class UsageError extends Error {}
+
+/** The flags every command that reads a delimited file takes. */
+export const delimitedFileFlags = {
+  "id-col": { type: "string" },
+  "date-col": { type: "string" },
+  "amount-col": { type: "string" },
+  "date-format": { type: "string" },
+  "currency-scale": { type: "string" },
+  delimiter: { type: "string" },
+  "no-header": { type: "boolean" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** Positionals and strictly the given flags; an unknown flag or a missing value is a UsageError. */
+export function parseCommandLine<O extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options });
+  } catch (error) {
+    // parseArgs throws a TypeError naming the unknown flag or the missing value.
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
 
 export function delimiterOf(value: string): Delimiter {
   const named: Record<string, Delimiter> = { auto: "auto", comma: ",", tab: "\t", "\\t": "\t", semicolon: ";", whitespace: "whitespace", space: "whitespace" };

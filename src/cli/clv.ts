@@ -7,10 +7,9 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { fitTransactionLines, TransactionFileError, type ClvFitReport, type DateFormat } from "../services/clv-fit.ts";
 import type { StoredPurchasesFitOptions } from "../services/clv-stored.ts";
-import { count, currencyScaleOf, delimiterOf, fixed, optionalColumn, optionalDate, UsageError, withDatabase, withoutByteOrderMark } from "./args.ts";
+import { count, currencyScaleOf, delimitedFileFlags, delimiterOf, fixed, optionalColumn, optionalDate, parseCommandLine, UsageError, withDatabase, withoutByteOrderMark } from "./args.ts";
 import { createProgress } from "./progress.ts";
 
 export const clvUsage = `usage: dangol clv fit <transactions file> [options]
@@ -144,31 +143,13 @@ async function fitFromDatabase(options: Omit<StoredPurchasesFitOptions, "onProgr
 }
 
 function parseUsage(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "id-col": { type: "string" },
-        "date-col": { type: "string" },
-        "amount-col": { type: "string" },
-        delimiter: { type: "string" },
-        "no-header": { type: "boolean" },
-        "date-format": { type: "string" },
-        unit: { type: "string", default: "week" },
-        "calibration-end": { type: "string" },
-        "holdout-end": { type: "string" },
-        "from-db": { type: "boolean", default: false },
-        "currency-scale": { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    // parseArgs throws a TypeError naming the unknown flag or the missing value.
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  return parseCommandLine(argv, {
+    ...delimitedFileFlags,
+    unit: { type: "string", default: "week" },
+    "calibration-end": { type: "string" },
+    "holdout-end": { type: "string" },
+    "from-db": { type: "boolean", default: false },
+  });
 }
 
 function isDateFormat(value: string): value is DateFormat {

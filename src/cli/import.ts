@@ -7,14 +7,13 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { ColumnNotFoundError, type DateFormat } from "../domain/delimited.ts";
 import type { MemberImportReport } from "../services/import-members.ts";
 import type { TransactionImportReport } from "../services/import-transactions.ts";
 import type { IssueList } from "../services/imports.ts";
 import type { InteractionChannel } from "../services/interactions.ts";
 import { TransactionFileError } from "../services/clv-fit.ts";
-import { count, currencyScaleOf, delimiterOf, fixed, optionalColumn, UsageError, withDatabase, withoutByteOrderMark } from "./args.ts";
+import { count, currencyScaleOf, delimitedFileFlags, delimiterOf, fixed, optionalColumn, parseCommandLine, UsageError, withDatabase, withoutByteOrderMark } from "./args.ts";
 import { createProgress } from "./progress.ts";
 
 export const importUsage = `usage: dangol import members <file> [options]
@@ -176,38 +175,20 @@ async function runImport(argv: string[]): Promise<number> {
 }
 
 function parseUsage(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "id-col": { type: "string" },
-        "name-col": { type: "string" },
-        "email-col": { type: "string" },
-        "phone-col": { type: "string" },
-        "birth-date-col": { type: "string" },
-        "gender-col": { type: "string" },
-        "region-col": { type: "string" },
-        "date-col": { type: "string" },
-        "amount-col": { type: "string" },
-        "txn-id-col": { type: "string" },
-        "date-format": { type: "string" },
-        "currency-scale": { type: "string" },
-        channel: { type: "string" },
-        "partner-id": { type: "string" },
-        "create-members": { type: "boolean" },
-        sorted: { type: "boolean" },
-        delimiter: { type: "string" },
-        "no-header": { type: "boolean" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    // parseArgs throws a TypeError naming the unknown flag or the missing value.
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  return parseCommandLine(argv, {
+    ...delimitedFileFlags,
+    "name-col": { type: "string" },
+    "email-col": { type: "string" },
+    "phone-col": { type: "string" },
+    "birth-date-col": { type: "string" },
+    "gender-col": { type: "string" },
+    "region-col": { type: "string" },
+    "txn-id-col": { type: "string" },
+    channel: { type: "string" },
+    "partner-id": { type: "string" },
+    "create-members": { type: "boolean" },
+    sorted: { type: "boolean" },
+  });
 }
 
 function dateFormatOf(value: string): DateFormat {
