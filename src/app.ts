@@ -4,7 +4,6 @@
  * and each resource's routes live in their own router.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -25,6 +24,7 @@ import { profilesRouter } from "./routes/profiles.ts";
 import { partnersRouter } from "./routes/partners.ts";
 import { pointsRouter } from "./routes/points.ts";
 import { purchasesRouter } from "./routes/purchases.ts";
+import { boundedBody } from "./routes/request-body.ts";
 import { segmentsRouter } from "./routes/segments.ts";
 import { statementsRouter } from "./routes/statements.ts";
 import { storesRouter } from "./routes/stores.ts";
@@ -56,21 +56,7 @@ export function createApp(deps: Deps) {
   });
   app.use(secureHeaders());
   // A batch of events is the one body allowed to be larger.
-  const limits = [BODY_LIMIT_BYTES, INGEST_BODY_LIMIT_BYTES].map((maxSize) => {
-    const tooLarge = new AppError("payload_too_large", `Request bodies are limited to ${maxSize} bytes.`);
-    return { maxSize, tooLarge, stream: bodyLimit({ maxSize, onError: (c) => problemResponse(c, tooLarge) }) };
-  });
-  app.use(async (c, next) => {
-    // hono's limiter wraps the request stream, which cost GET /health more than half its
-    // throughput (measured). A declared Content-Length is enough on its own — Node's parser never
-    // delivers more than it declares — so only chunked bodies go through the stream limiter.
-    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
-    const limit = limits[c.req.method === "POST" && c.req.path === "/v1/interactions" ? 1 : 0]!;
-    const declared = c.req.header("content-length");
-    if (declared === undefined) return limit.stream(c, next);
-    if (Number(declared) > limit.maxSize) return problemResponse(c, limit.tooLarge);
-    return next();
-  });
+  app.use(boundedBody((c) => (c.req.method === "POST" && c.req.path === "/v1/interactions" ? INGEST_BODY_LIMIT_BYTES : BODY_LIMIT_BYTES)));
   app.use(async (c, next) => {
     // A bad credential fails only the routes that need one: /health stays reachable.
     try {

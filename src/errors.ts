@@ -84,6 +84,19 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * What bounds every problem body, whatever the input: a request with thousands of bad fields (or
+ * one very long key) gets the first few, each cut short, and a count of the rest.
+ */
+export const PROBLEM_LIMITS = { maxFieldErrors: 20, maxFieldLength: 200, maxMessageLength: 300, maxDetailLength: 1_000 } as const;
+
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Not between the two halves of a surrogate pair, which would leave half a character.
+  const end = /[\ud800-\udbff]/.test(text[max - 2]!) ? max - 2 : max - 1;
+  return `${text.slice(0, end)}…`;
+}
+
 export const ProblemSchema = z
   .object({
     type: z.string(),
@@ -93,6 +106,7 @@ export const ProblemSchema = z
     code: z.enum(errorCodes),
     requestId: z.string(),
     errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    errorsOmitted: z.number().int().optional().openapi({ description: `How many more field errors there were than the ${PROBLEM_LIMITS.maxFieldErrors} listed` }),
   })
   .passthrough()
   .openapi("Problem");
@@ -101,12 +115,20 @@ export type Problem = z.infer<typeof ProblemSchema>;
 
 export function problemOf(error: AppError, requestId: string): Problem {
   const status = statusOf(error.code);
+  const { errors, ...extras } = error.extras;
+  const bounded = errors?.slice(0, PROBLEM_LIMITS.maxFieldErrors).map((e) => ({
+    field: cut(e.field, PROBLEM_LIMITS.maxFieldLength),
+    message: cut(e.message, PROBLEM_LIMITS.maxMessageLength),
+  }));
+  const omitted = (errors?.length ?? 0) - (bounded?.length ?? 0);
   return {
-    ...error.extras,
+    ...extras,
+    ...(bounded && { errors: bounded }),
+    ...(omitted > 0 && { errorsOmitted: omitted }),
     type: `urn:dangol:problem:${error.code}`,
     title: titles[status] ?? "Error",
     status,
-    detail: error.message,
+    detail: cut(error.message, PROBLEM_LIMITS.maxDetailLength),
     code: error.code,
     requestId,
   };
@@ -138,4 +160,38 @@ export function errorResponses(...statuses: number[]) {
 /** The validation failure of one field, found by a service rather than by a request schema. */
 export function invalidField(field: string, message: string, detail = "The request has an invalid field."): AppError {
   return new AppError("validation_failed", detail, { errors: [{ field, message }] });
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * Zod issues as field errors, each field path starting with `prefix` (or named `root` when it
+ * is the whole input). An unknown key names itself, not the object holding it; a value that
+ * matches no branch of a union reports the branches that came closest, so `{}` sent where
+ * `{email} | {phone}` is expected names both fields instead of the whole body (unless
+ * `unionBranches` is off, for unions that say in their own message what they take).
+ */
+export function fieldErrorsOf(issues: readonly Issue[], prefix: readonly PropertyKey[], root: string, opts = { unionBranches: true }): FieldError[] {
+  const at = (path: readonly PropertyKey[]) => (prefix.length + path.length ? [...prefix, ...path].map(String).join(".") : root);
+  const out: FieldError[] = [];
+  const collect = (list: readonly Issue[]) => {
+    for (const issue of list) {
+      if (issue.code === "unrecognized_keys") {
+        // zod's message lists every unknown key; repeated per key, the answer grew with their square.
+        for (const key of issue.keys) out.push({ field: at([...issue.path, key]), message: "Unknown field" });
+      } else if (issue.code === "invalid_union" && issue.errors.length > 0 && opts.unionBranches) {
+        const fewest = Math.min(...issue.errors.map((branch) => branch.length));
+        const closest = issue.errors.filter((branch) => branch.length === fewest).flat();
+        collect(closest.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }) as Issue));
+      } else {
+        out.push({ field: at(issue.path), message: issue.message });
+      }
+    }
+  };
+  collect(issues);
+  const seen = new Set<string>();
+  return out.filter((e) => {
+    const key = `${e.field}\u0000${e.message}`;
+    return !seen.has(key) && Boolean(seen.add(key));
+  });
 }

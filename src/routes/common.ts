@@ -2,7 +2,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { Deps } from "../deps.ts";
-import { AppError, problemResponse, type FieldError } from "../errors.ts";
+import { AppError, fieldErrorsOf, problemResponse } from "../errors.ts";
 import type { Principal, Role } from "../services/principal.ts";
 
 export interface AppEnv {
@@ -19,36 +19,11 @@ export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (result.success) return;
-      const errors = fieldErrorsOf(result.error.issues, result.target);
+      const errors = fieldErrorsOf(result.error.issues, [], result.target);
       const error = new AppError("validation_failed", "The request has invalid fields.", { errors });
       return problemResponse(c, error);
     },
   });
-}
-
-type Issue = z.core.$ZodIssue;
-
-/**
- * Zod issues as field errors. An unknown key names itself, not the object holding it; a body
- * that matches no branch of a union reports the branches that came closest, so `{}` sent where
- * `{email} | {phone}` is expected names both fields instead of the whole body.
- */
-function fieldErrorsOf(issues: readonly Issue[], target: string): FieldError[] {
-  const at = (path: readonly PropertyKey[]) => (path.length ? path.map(String).join(".") : target);
-  const out: FieldError[] = [];
-  for (const issue of issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) out.push({ field: at([...issue.path, key]), message: issue.message });
-    } else if (issue.code === "invalid_union" && issue.errors.length > 0) {
-      const fewest = Math.min(...issue.errors.map((branch) => branch.length));
-      const closest = issue.errors.filter((branch) => branch.length === fewest).flat();
-      const nested = closest.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }) as Issue);
-      out.push(...fieldErrorsOf(nested, target));
-    } else {
-      out.push({ field: at(issue.path), message: issue.message });
-    }
-  }
-  return out.filter((e, i) => out.findIndex((o) => o.field === e.field && o.message === e.message) === i);
 }
 
 export const bearer = [{ bearer: [] }];

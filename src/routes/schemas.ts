@@ -8,7 +8,14 @@ export const BirthDateSchema = z
   .refine((v) => v >= "1900-01-01", "Must be 1900-01-01 or later") // "not in the future" is checked against the app's clock
   .openapi({ example: "1991-04-12" });
 
-const NameSchema = z.string().trim().min(1, "Required").max(100);
+/**
+ * A line of text: a name, a region. Every body is already free of other control characters and
+ * lone surrogates (src/lib/json-limits.ts); these refuse tabs and line breaks too.
+ */
+const SingleLineSchema = (max: number) =>
+  z.string().trim().min(1, "Required").max(max).refine((text) => !/[\t\n\r]/.test(text), "One line: no tabs or line breaks");
+
+const NameSchema = SingleLineSchema(100);
 
 export const GenderSchema = z.enum(["female", "male", "other", "undisclosed"]);
 export const ConsentChannelSchema = z.enum(["email", "sms", "push"]);
@@ -21,7 +28,7 @@ export const EnrollMemberSchema = z
     phone: z.string().min(4).max(32).nullish().openapi({ example: "010-1234-5678", description: "Normalised to E.164 (Korean local format accepted)" }),
     birthDate: BirthDateSchema.nullish(),
     gender: GenderSchema.nullish(),
-    region: z.string().trim().min(1).max(100).nullish().openapi({ example: "서울 강남구" }),
+    region: SingleLineSchema(100).nullish().openapi({ example: "서울 강남구" }),
     marketingConsent: z
       .object({
         channels: z.array(ConsentChannelSchema).min(1).max(3),

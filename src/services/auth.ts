@@ -3,7 +3,7 @@
  * code sent through the outbox. Tokens are EdDSA JWS with their own `typ` each, so a card token
  * or a member token can never pass as a staff session.
  */
-import { and, count, desc, eq, gt, isNull } from "drizzle-orm";
+import { and, count, desc, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import { members, otpCodes, settings, staffUsers } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, invalidField } from "../errors.ts";
@@ -178,13 +178,17 @@ export async function verifyMemberSignIn(deps: Deps, input: Contact & { code: st
     .orderBy(desc(otpCodes.createdAt))
     .limit(1);
   const invalid = new AppError("otp_invalid", "The code is wrong, expired or used up; request a new one.");
-  if (!otp || otp.attempts >= OTP_MAX_ATTEMPTS) throw invalid;
-  if (!constantTimeEqual(sha256Hex(`${otp.id}:${input.code}`), otp.codeHash)) {
-    await deps.database.atomic([
-      db.update(otpCodes).set({ attempts: otp.attempts + 1 }).where(and(eq(otpCodes.id, otp.id), eq(otpCodes.attempts, otp.attempts))),
-    ]);
-    throw invalid;
-  }
+  if (!otp) throw invalid;
+  // Every guess takes one of the code's attempts in SQL before it is compared, so guesses sent
+  // together cannot share a count read earlier: at most OTP_MAX_ATTEMPTS are ever compared.
+  const [counted] = await deps.database.atomic([
+    db
+      .update(otpCodes)
+      .set({ attempts: sql`${otpCodes.attempts} + 1` })
+      .where(and(eq(otpCodes.id, otp.id), isNull(otpCodes.consumedAt), lt(otpCodes.attempts, OTP_MAX_ATTEMPTS))),
+  ]);
+  if (counted !== 1) throw invalid;
+  if (!constantTimeEqual(sha256Hex(`${otp.id}:${input.code}`), otp.codeHash)) throw invalid;
   // Conditional on the code still being unused: of two simultaneous verifies, one wins.
   const [consumed] = await deps.database.atomic([
     db.update(otpCodes).set({ consumedAt: now }).where(and(eq(otpCodes.id, otp.id), isNull(otpCodes.consumedAt))),

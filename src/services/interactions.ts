@@ -10,7 +10,7 @@ import { isConstraintViolation, rendered, type RenderedStatement, type Statement
 import { interactions, members } from "../../db/schema.ts";
 import { frozenClock, type Deps } from "../deps.ts";
 import { InteractionEventSchema, isContact, SCORE_ATTRIBUTE, type InteractionEvent, type InteractionKind } from "../domain/interactions.ts";
-import { AppError, invalidField, type FieldError } from "../errors.ts";
+import { AppError, fieldErrorsOf, invalidField, PROBLEM_LIMITS, type FieldError } from "../errors.ts";
 import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { newId } from "../lib/ids.ts";
 import { isoTime } from "../lib/time.ts";
@@ -116,12 +116,10 @@ function sourceOf(sender: Sender): string {
   return sender.role === "partner" ? `partner:${sender.partnerId}` : "staff";
 }
 
-/** Zod issues of one event as field errors named from the request body: `events.3.occurredAt`. */
+/** Zod issues of one event as field errors named from the request body: `events.3.occurredAt`, at most as many as a problem lists. */
 function itemErrors(index: number, issues: readonly z.core.$ZodIssue[]): FieldError[] {
-  const at = (path: readonly PropertyKey[]) => ["events", index, ...path].map(String).join(".");
-  return issues.flatMap((issue) =>
-    issue.code === "unrecognized_keys" ? issue.keys.map((key) => ({ field: at([...issue.path, key]), message: issue.message })) : [{ field: at(issue.path), message: issue.message }],
-  );
+  // An attribute's union names what it takes in its own message; its branches would only repeat it.
+  return fieldErrorsOf(issues, ["events", index], "events", { unionBranches: false }).slice(0, PROBLEM_LIMITS.maxFieldErrors);
 }
 
 /** The interactions already recorded from this sender under these event ids: event id → interaction id. */

@@ -1,17 +1,16 @@
 /**
  * The signing key ring, kept in `signing_keys`: one active key signs; retired keys stay in the
  * JWKS and keep verifying until an admin removes them. Several processes (or Worker isolates)
- * share the table, so each keeps a short-lived cache and reloads on an unknown kid.
+ * share the table. Each keeps the keys it imported, and before every use reads the ring's
+ * fingerprint — one small query — so a rotation or a removal holds on every process as soon as
+ * it is committed: the call that made it has returned only after that.
  */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { JWK } from "jose";
-import type { Database } from "../../db/database.ts";
+import { prepared, type Database } from "../../db/database.ts";
 import { signingKeys } from "../../db/schema.ts";
 import { AppError } from "../errors.ts";
 import { generateKeyPair, importKey, newKid, publicJwkOf, thumbprint } from "../lib/jwt.ts";
-
-const CACHE_MS = 30_000;
-const MIN_RELOAD_GAP_MS = 1_000;
 
 interface LoadedKey {
   kid: string;
@@ -46,8 +45,7 @@ export function createKeyRing(opts: {
 }): KeyRing {
   const { database, clock } = opts;
   const { db } = database;
-  let cache: { at: number; keys: LoadedKey[] } | null = null;
-  let lastReload = 0;
+  let cache: { fingerprint: string; keys: LoadedKey[] } | null = null;
   let external: { kid: string; privateJwk: JWK; publicJwk: JWK } | null = null;
 
   async function externalKey() {
@@ -67,7 +65,20 @@ export function createKeyRing(opts: {
     return external;
   }
 
+  /**
+   * Every kid with its status. Read before the rows a load imports, so that a change in between
+   * makes the next check reload rather than keep the older rows. (SQLite lists them in the
+   * table's order; were that ever to change, keys would only be reloaded more often.)
+   */
+  async function fingerprint(): Promise<string> {
+    const query = prepared(db, "keys.fingerprint", (d) =>
+      d.select({ ring: sql<string | null>`group_concat(${signingKeys.kid} || ':' || ${signingKeys.status}, ',')` }).from(signingKeys).prepare(),
+    );
+    return (await query.get())?.ring ?? "";
+  }
+
   async function load(): Promise<LoadedKey[]> {
+    const ring = await fingerprint();
     const rows = await db.select().from(signingKeys);
     const ext = await externalKey();
     const keys = await Promise.all(
@@ -90,13 +101,12 @@ export function createKeyRing(opts: {
         };
       }),
     );
-    cache = { at: clock(), keys };
-    lastReload = clock();
+    cache = { fingerprint: ring, keys };
     return keys;
   }
 
   async function keys(): Promise<LoadedKey[]> {
-    if (cache && clock() - cache.at < CACHE_MS) return cache.keys;
+    if (cache && cache.fingerprint === (await fingerprint())) return cache.keys;
     return load();
   }
 
@@ -127,18 +137,14 @@ export function createKeyRing(opts: {
 
   const ring: KeyRing = {
     async signingKey() {
-      let active = (await keys()).find((k) => k.status === "active");
-      if (!active) active = (await load()).find((k) => k.status === "active");
+      const active = (await keys()).find((k) => k.status === "active");
       if (!active?.privateKey) {
         throw new Error("No active signing key with a private half: set SIGNING_KEY or rotate");
       }
       return { kid: active.kid, key: active.privateKey };
     },
     async verificationKey(kid) {
-      const found = (await keys()).find((k) => k.kid === kid);
-      if (found) return found.publicKey;
-      if (clock() - lastReload < MIN_RELOAD_GAP_MS) return null;
-      return (await load()).find((k) => k.kid === kid)?.publicKey ?? null;
+      return (await keys()).find((k) => k.kid === kid)?.publicKey ?? null;
     },
     async jwks() {
       return { keys: (await keys()).map((k) => k.publicJwk) };

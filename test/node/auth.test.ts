@@ -265,6 +265,20 @@ describe("member one-time codes", () => {
     expect((await problem(await verify(t, { email: "minjun@example.com", code: wrongCode(code) }), 401)).code).toBe("otp_invalid");
   });
 
+  it("counts wrong codes sent together: 15 at once, then the right one, is still locked (issue 11, finding 2)", async () => {
+    const t = await createTestApp();
+    await givenMember(t, { email: "minjun@example.com" });
+    for (let batch = 0; batch < 5; batch++) {
+      t.clock.advance(60_000);
+      const code = await codeFor(t, "minjun@example.com");
+      const wrong = await Promise.all(Array.from({ length: 15 }, () => verify(t, { email: "minjun@example.com", code: wrongCode(code) })));
+      expect(wrong.map((r) => r.status)).toEqual(Array(15).fill(401));
+      expect((await problem(await verify(t, { email: "minjun@example.com", code }), 401)).code).toBe("otp_invalid");
+      const attempts = t.database.sqlite.prepare("SELECT attempts FROM otp_codes ORDER BY created_at DESC LIMIT 1").pluck().get();
+      expect(attempts).toBe(5);
+    }
+  });
+
   it("lets a new code work after the old one was locked", async () => {
     const t = await createTestApp();
     await givenMember(t, { email: "minjun@example.com" });

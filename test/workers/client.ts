@@ -45,6 +45,7 @@ export interface Problem {
   status: number;
   code: string;
   detail: string;
+  errors?: Array<{ field: string; message: string }>;
 }
 
 export const uniqueEmail = (tag = "m") => `${tag}${unique()}@example.com`;

@@ -1,0 +1,72 @@
+/**
+ * Issue 11 on D1 and workerd: bounded refusals, text that is not text, and sign-in codes that
+ * cannot be guessed in parallel past their attempt limit.
+ */
+import { env, exports } from "cloudflare:workers";
+import { decodeProtectedHeader } from "jose";
+import { describe, expect, it } from "vitest";
+import { call, givenCard, givenMember, jsonOf, memberToken, uniqueEmail, type Problem } from "./client.ts";
+
+/** A body sent as given, bytes and all (the client helper sends JSON it serialised itself). */
+const post = (path: string, body: string | Uint8Array<ArrayBuffer>) =>
+  exports.default.fetch(new Request(`http://dangol.test${path}`, { method: "POST", headers: { "content-type": "application/json" }, body }));
+
+describe("bounded input on workerd", () => {
+  it("a body of 6,000 unknown keys gets a small 400, before validation", async () => {
+    const body = `{${Array.from({ length: 6_000 }, (_, i) => `"${i}":1`).join(",")},"email":"a@b.example"}`;
+    const res = await post("/v1/auth/member/start", body);
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    expect((JSON.parse(text) as Problem).code).toBe("malformed_request");
+    expect(text.length).toBeLessThan(1_024);
+  });
+
+  it("999 unknown keys are listed 20 at most, with a count of the rest", async () => {
+    const body = `{${Array.from({ length: 999 }, (_, i) => `"${i}":1`).join(",")},"email":"a@b.example"}`;
+    const problem = await jsonOf<Problem & { errorsOmitted: number }>(await post("/v1/auth/member/start", body), 400);
+    expect(problem.errors).toHaveLength(20);
+    expect(problem.errorsOmitted).toBe(979);
+  });
+
+  it("invalid UTF-8 and escaped lone surrogates are refused", async () => {
+    const invalid = Uint8Array.from([...new TextEncoder().encode('{"email":"'), 0xc3, 0x28, ...new TextEncoder().encode('@x.example"}')]);
+    expect((await jsonOf<Problem>(await post("/v1/auth/member/start", invalid), 400)).code).toBe("malformed_request");
+    const surrogate = await jsonOf<Problem>(await call("POST", "/v1/members", { body: String.raw`{"name":"김\ud800","email":"${uniqueEmail("s")}"}` }), 400);
+    expect(surrogate.errors?.map((e) => e.field)).toEqual(["name"]);
+  });
+});
+
+describe("sign-in codes on D1", () => {
+  it("15 wrong codes at once use up the attempts: the right one afterwards is refused", async () => {
+    const email = uniqueEmail("otp-race");
+    await givenMember({ email, name: "김민준" });
+    await call("POST", "/v1/auth/member/start", { token: null, body: { email } });
+    const outbox = await jsonOf<{ items: { body: string }[] }>(await call("GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`), 200);
+    const code = /\b(\d{6})\b/.exec(outbox.items[0]!.body)![1]!;
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+    const guesses = await Promise.all(Array.from({ length: 15 }, () => call("POST", "/v1/auth/member/verify", { token: null, body: { email, code: wrong } })));
+    expect(guesses.map((r) => r.status)).toEqual(Array(15).fill(401));
+    const right = await jsonOf<Problem>(await call("POST", "/v1/auth/member/verify", { token: null, body: { email, code } }), 401);
+    expect(right.code).toBe("otp_invalid");
+  });
+});
+
+describe("the key ring on D1", () => {
+  it("a key removed by another isolate stops verifying here at once, and a rotation there signs here", async () => {
+    const email = uniqueEmail("keys");
+    await givenCard((await givenMember({ email, name: "김회전" })).id);
+    const token = await memberToken(email);
+    await jsonOf(await call("GET", "/v1/me", { token }), 200);
+    const oldKid = decodeProtectedHeader(token).kid!;
+    // Another isolate rotates: the same statements, written straight to D1, past this isolate's keys.
+    const { kid: newKid } = await jsonOf<{ kid: string }>(await call("POST", "/v1/admin/signing-keys/rotate"), 201);
+    await env.DB.prepare("UPDATE signing_keys SET status = 'retired' WHERE kid = ?").bind(newKid).run();
+    await env.DB.prepare("UPDATE signing_keys SET status = 'active', retired_at = NULL WHERE kid = ?").bind(oldKid).run();
+    const minted = await jsonOf<{ token: string }>(await call("GET", "/v1/me/card/token", { token }), 200);
+    expect(decodeProtectedHeader(minted.token).kid).toBe(oldKid);
+    await env.DB.prepare("UPDATE signing_keys SET status = 'retired' WHERE kid = ?").bind(oldKid).run();
+    await env.DB.prepare("UPDATE signing_keys SET status = 'active', retired_at = NULL WHERE kid = ?").bind(newKid).run();
+    await env.DB.prepare("DELETE FROM signing_keys WHERE kid = ?").bind(oldKid).run();
+    expect((await jsonOf<Problem>(await call("GET", "/v1/me", { token }), 401)).code).toBe("unauthorized");
+  });
+});
