@@ -1,7 +1,8 @@
 /** What the app needs from its runtime. Built by the entry files (and tests), handed to createApp. */
 import type { Database } from "../db/database.ts";
 import type { Config } from "./config.ts";
-import { createLogger, type Logger } from "./lib/log.ts";
+import { createBackground, type Background } from "./lib/background.ts";
+import { createLogger, describeError, type Logger } from "./lib/log.ts";
 import { createKeyRing, type KeyRing } from "./services/keys.ts";
 
 export interface DocsAssets {
@@ -16,6 +17,8 @@ export interface Deps {
   clock: () => number;
   logger: Logger;
   keys: KeyRing;
+  /** Work that runs after the response (see lib/background.ts). */
+  background: Background;
   /** Swagger UI assets served from the package on Node; on Workers the docs page uses a CDN. */
   docsAssets?: DocsAssets;
 }
@@ -29,11 +32,13 @@ export function createDeps(input: {
   docsAssets?: DocsAssets;
 }): Deps {
   const clock = input.clock ?? (() => Date.now());
+  const logger = createLogger(input.config.LOG_LEVEL, input.logWriter);
   return {
     config: input.config,
     database: input.database,
     clock,
-    logger: createLogger(input.config.LOG_LEVEL, input.logWriter),
+    logger,
+    background: createBackground((error) => logger.error("background task failed", { error: describeError(error) })),
     keys: createKeyRing({ database: input.database, clock, externalPrivateJwk: input.config.SIGNING_KEY }),
     ...(input.docsAssets && { docsAssets: input.docsAssets }),
   };

@@ -63,9 +63,12 @@ function serveHttp(config: Config) {
     closing = true;
     for (const timer of jobs) clearInterval(timer);
     deps.logger.info("shutting down", { signal, pid: process.pid });
-    // Stop accepting, let in-flight requests finish, then close the database file cleanly.
+    // Stop accepting, let in-flight requests (and work they left to run after) finish, then close the database file cleanly.
     server.close(() => {
-      void database.close().then(() => process.exit(0));
+      void deps.background
+        .idle()
+        .then(() => database.close())
+        .then(() => process.exit(0));
     });
     setTimeout(() => process.exit(1), 10_000).unref();
   };

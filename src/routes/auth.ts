@@ -1,9 +1,9 @@
 /** /v1/auth and /v1/staff: staff password sign-in, member one-time codes, staff accounts. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../errors.ts";
-import { staffLogin, startMemberSignIn, verifyMemberSignIn } from "../services/auth.ts";
+import { signInRecipient, staffLogin, startMemberSignIn, verifyMemberSignIn } from "../services/auth.ts";
 import { createStaffUser, listStaff } from "../services/staff.ts";
-import { allow, bearer, createRouter, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
+import { allow, bearer, createRouter, json, jsonBody, keepAliveOf, pageOf, PageQuerySchema } from "./common.ts";
 import { ContactSchema, SessionSchema, StaffSchema } from "./schemas.ts";
 
 const LoginSchema = z
@@ -54,7 +54,12 @@ export const authRouter = createRouter()
       responses: { 202: json(z.object({ status: z.literal("sent") }), "A code is on its way if the contact is enrolled (at most five in 15 minutes)"), ...errorResponses() },
     }),
     async (c) => {
-      await startMemberSignIn(c.var.deps, c.req.valid("json"));
+      const contact = c.req.valid("json");
+      const { deps } = c.var;
+      // Only the contact's form is judged before answering; finding the member, writing the
+      // code and sending it run after, so the answer cannot time who is enrolled.
+      const recipient = signInRecipient(contact);
+      deps.background.run(() => startMemberSignIn(deps, recipient), keepAliveOf(c));
       return c.json({ status: "sent" as const }, 202);
     },
   )

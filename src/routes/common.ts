@@ -1,6 +1,6 @@
 /** What every router shares: the typed env, the validation hook, auth guards, common schemas. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Deps } from "../deps.ts";
 import { AppError, fieldErrorsOf, problemResponse } from "../errors.ts";
 import type { Principal, Role } from "../services/principal.ts";
@@ -27,6 +27,16 @@ export function createRouter() {
 }
 
 export const bearer = [{ bearer: [] }];
+
+/** On Workers, the request's waitUntil, which keeps the isolate alive for work after the response; on Node, nothing is needed. */
+export function keepAliveOf(c: Context<AppEnv>): ((promise: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (promise) => ctx.waitUntil(promise);
+  } catch {
+    return undefined; // Node: Hono has no execution context, and the process outlives the response
+  }
+}
 
 /** Lets only the given roles through; a bad credential is a 401 whatever the route. */
 export function allow<R extends Role>(...roles: R[]): MiddlewareHandler<AppEnv> {

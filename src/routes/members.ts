@@ -66,7 +66,7 @@ export const membersRouter = createRouter()
     async (c) => {
       const { memberId } = c.req.valid("param");
       assertSelfOrStaff(c.var.principal, memberId);
-      return c.json(await updateMember(c.var.deps, memberId, c.req.valid("json")), 200);
+      return c.json(await updateMember(c.var.deps, c.var.principal, memberId, c.req.valid("json")), 200);
     },
   )
   .openapi(

@@ -115,7 +115,10 @@ export async function staffLogin(deps: Deps, input: { email: string; password: s
 
 type Contact = { email?: string | undefined; phone?: string | undefined };
 
-function recipientOf(contact: Contact): { channel: "email" | "sms"; recipient: string } {
+export type SignInRecipient = { channel: "email" | "sms"; recipient: string };
+
+/** The contact a code goes to, normalised; an invalid phone number is a validation failure. */
+export function signInRecipient(contact: Contact): SignInRecipient {
   if (contact.email) return { channel: "email", recipient: contact.email.trim().toLowerCase() };
   const phone = toE164(contact.phone ?? "");
   if (!phone) {
@@ -130,12 +133,11 @@ function sixDigitCode(): string {
 }
 
 /**
- * Sends a sign-in code. Answers the same whether or not the contact belongs to a member — also
- * past the rate limit, where no code is sent — so the endpoint cannot tell who is enrolled.
+ * Sends a sign-in code if the contact belongs to an active member, within the rate limit. The
+ * route runs it after answering, so neither its answer nor its timing tells who is enrolled.
  * A new code supersedes the contact's earlier ones: only the latest code works.
  */
-export async function startMemberSignIn(deps: Deps, contact: Contact): Promise<void> {
-  const { channel, recipient } = recipientOf(contact);
+export async function startMemberSignIn(deps: Deps, { channel, recipient }: SignInRecipient): Promise<void> {
   const { db } = deps.database;
   const column = channel === "email" ? members.email : members.phone;
   const [member] = await db.select({ id: members.id, status: members.status }).from(members).where(eq(column, recipient));
@@ -168,7 +170,7 @@ export async function startMemberSignIn(deps: Deps, contact: Contact): Promise<v
 }
 
 export async function verifyMemberSignIn(deps: Deps, input: Contact & { code: string }) {
-  const { recipient } = recipientOf(input);
+  const { recipient } = signInRecipient(input);
   const now = deps.clock();
   const { db } = deps.database;
   const [otp] = await db

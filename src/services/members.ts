@@ -8,6 +8,7 @@ import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { newId } from "../lib/ids.ts";
 import { toE164 } from "../lib/phone.ts";
 import { recordedInteractionStatements } from "./interactions.ts";
+import type { Principal } from "./principal.ts";
 import { isoTime } from "../lib/time.ts";
 
 export type Gender = "female" | "male" | "other" | "undisclosed";
@@ -161,12 +162,23 @@ export async function getMember(deps: Deps, memberId: string): Promise<MemberVie
   return toView(row, rows);
 }
 
-export async function updateMember(deps: Deps, memberId: string, patch: MemberPatch): Promise<MemberView> {
+/**
+ * Changes a member's record. A member may change everything but the email and phone they sign
+ * in with: had the change gone through when the contact was free and failed when another member
+ * held it, the answer would tell a member who else is enrolled. Staff, who verify the new
+ * contact, change those.
+ */
+export async function updateMember(deps: Deps, actor: Principal, memberId: string, patch: MemberPatch): Promise<MemberView> {
   checkBirthDate(deps, patch.birthDate);
   const current = await findMemberRow(deps, memberId);
   const contacts = normalizeContacts({ email: patch.email, phone: patch.phone });
   const email = patch.email === undefined ? current.email : contacts.email ?? null;
   const phone = patch.phone === undefined ? current.phone : contacts.phone ?? null;
+  if (actor.role === "member" && (email !== current.email || phone !== current.phone)) {
+    throw new AppError("forbidden", "Your email and phone number are changed by our staff, who confirm the new contact; the rest you may change here.", {
+      errors: [{ field: email !== current.email ? "email" : "phone", message: "Changed by staff only" }],
+    });
+  }
   if (!email && !phone) {
     invalid([{ field: patch.email === null ? "email" : "phone", message: "A member keeps an email or a phone number" }]);
   }

@@ -44,7 +44,11 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       headers["content-type"] ??= "application/json";
       body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
     }
-    return Promise.resolve(app.request(path, { method, headers, body }));
+    // What runs after the response (a sign-in code's delivery) has run when the call resolves.
+    return Promise.resolve(app.request(path, { method, headers, body })).then(async (res) => {
+      await deps.background.idle();
+      return res;
+    });
   };
   return { app, deps, database, logs, clock, call };
 }

@@ -31,7 +31,12 @@ describe("signing keys across a cluster of 4 processes", () => {
         expect(member.status).toBe(201);
         expect((await call(base, "POST", `/v1/members/${member.body.id}/cards`, ADMIN)).status).toBe(201);
         expect((await call(base, "POST", "/v1/auth/member/start", null, { email: "rotation@example.com" })).status).toBe(202);
-        const outbox = await call(base, "GET", "/v1/outbox?recipient=rotation@example.com&limit=1", ADMIN);
+        // The code is written and sent just after the answer.
+        let outbox = await call(base, "GET", "/v1/outbox?recipient=rotation@example.com&limit=1", ADMIN);
+        for (let i = 0; i < 100 && outbox.body.items.length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          outbox = await call(base, "GET", "/v1/outbox?recipient=rotation@example.com&limit=1", ADMIN);
+        }
         const code = /\b(\d{6})\b/.exec(outbox.body.items[0].body)![1];
         const session = await call(base, "POST", "/v1/auth/member/verify", null, { email: "rotation@example.com", code });
         const oldToken = session.body.token as string;

@@ -62,16 +62,23 @@ export async function givenCard(memberId: string) {
 }
 
 /** The one-time code flow: start, read the code from the outbox as admin, verify. */
+/** The latest sign-in code sent to an address: it is written and sent just after start answers, so wait for it. */
+export async function codeSentTo(email: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const outbox = await jsonOf<{ items: { body: string; recipient: string }[] }>(
+      await call("GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`),
+      200,
+    );
+    const code = outbox.items[0] && /\b(\d{6})\b/.exec(outbox.items[0].body)?.[1];
+    if (code) return code;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no sign-in code sent to ${email}`);
+}
+
 export async function memberToken(email: string): Promise<string> {
   await expectStatus(await call("POST", "/v1/auth/member/start", { token: null, body: { email } }), 202);
-  const outbox = await jsonOf<{ items: { body: string; recipient: string }[] }>(
-    await call("GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`),
-    200,
-  );
-  const message = outbox.items[0];
-  if (!message) throw new Error(`no outbox message for ${email}`);
-  const code = /\b(\d{6})\b/.exec(message.body)?.[1];
-  if (!code) throw new Error(`no six-digit code in: ${message.body}`);
+  const code = await codeSentTo(email);
   const session = await jsonOf<{ token: string; memberId: string }>(
     await call("POST", "/v1/auth/member/verify", { token: null, body: { email, code } }),
     200,

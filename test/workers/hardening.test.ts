@@ -5,7 +5,7 @@
 import { env, exports } from "cloudflare:workers";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import { call, givenCard, givenMember, jsonOf, memberToken, uniqueEmail, type Problem } from "./client.ts";
+import { call, codeSentTo, givenCard, givenMember, jsonOf, memberToken, uniqueEmail, type Problem } from "./client.ts";
 
 /** A body sent as given, bytes and all (the client helper sends JSON it serialised itself). */
 const post = (path: string, body: string | Uint8Array<ArrayBuffer>) =>
@@ -41,8 +41,7 @@ describe("sign-in codes on D1", () => {
     const email = uniqueEmail("otp-race");
     await givenMember({ email, name: "김민준" });
     await call("POST", "/v1/auth/member/start", { token: null, body: { email } });
-    const outbox = await jsonOf<{ items: { body: string }[] }>(await call("GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`), 200);
-    const code = /\b(\d{6})\b/.exec(outbox.items[0]!.body)![1]!;
+    const code = await codeSentTo(email);
     const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, "0");
     const guesses = await Promise.all(Array.from({ length: 15 }, () => call("POST", "/v1/auth/member/verify", { token: null, body: { email, code: wrong } })));
     expect(guesses.map((r) => r.status)).toEqual(Array(15).fill(401));
