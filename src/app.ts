@@ -109,7 +109,14 @@ export function createApp(deps: Deps) {
     return c.json(document);
   });
 
-  app.notFound((c) => problemResponse(c, new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`)));
+  let allowedMethods: ((path: string) => string[]) | null = null;
+  app.notFound((c) => {
+    allowedMethods ??= methodsByPath(app.routes);
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length === 0) return problemResponse(c, new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`));
+    c.header("allow", allowed.join(", "));
+    return problemResponse(c, new AppError("method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(", ")}.`));
+  });
   app.onError((error, c) => {
     const id = c.get("requestId") ?? "unknown";
     if (error instanceof AppError) return problemResponse(c, error);
@@ -127,6 +134,24 @@ export function createApp(deps: Deps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * The methods served at a path, for a 405's Allow header: the app's routes (`/v1/members/:memberId`)
+ * as patterns, matched in the order Hono registered them. Middleware entries (method ALL) are not routes.
+ */
+function methodsByPath(routes: ReadonlyArray<{ method: string; path: string }>): (path: string) => string[] {
+  const patterns = routes
+    .filter((r) => r.method !== "ALL")
+    .map((r) => ({
+      method: r.method,
+      pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+").replace(/\*/g, ".*")}$`),
+    }));
+  return (path) => {
+    const methods = new Set(patterns.filter((p) => p.pattern.test(path)).map((p) => p.method));
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods];
+  };
+}
 
 type Document = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
 

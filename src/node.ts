@@ -4,6 +4,7 @@
  */
 import { serve } from "@hono/node-server";
 import cluster from "node:cluster";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -12,6 +13,7 @@ import { migrateSqlite, openSqlite, type OpenOptions } from "../db/sqlite.ts";
 import { createApp } from "./app.ts";
 import { type Config, parseConfig } from "./config.ts";
 import { createDeps, type Deps, type DocsAssets } from "./deps.ts";
+import { AppError, problemOf } from "./errors.ts";
 import { describeError } from "./lib/log.ts";
 import { runPointsJobs } from "./services/points-jobs.ts";
 import { recompute, recomputeLogFields } from "./services/recompute.ts";
@@ -50,12 +52,38 @@ export async function prepare(config: Config) {
   console.log(`  dangol on ${base}  ·  docs ${base}/docs  ·  OpenAPI ${base}/openapi.json  ·  JWKS ${base}/.well-known/jwks.json\n`);
 }
 
+/**
+ * What Node's HTTP parser refuses before the app sees a request — headers or a URL past 16 KiB,
+ * bytes that are not HTTP — gets problem+json like every other refusal, instead of an empty 431
+ * or 400. A connection whose answer has begun is only closed.
+ */
+function answerClientErrors(server: ReturnType<typeof serve>) {
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: import("node:stream").Duplex) => {
+    // Node's own handler checks the same: once a response has begun, nothing more may be written.
+    const answering = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+    if (error.code === "ECONNRESET" || !socket.writable || answering) {
+      socket.destroy();
+      return;
+    }
+    const refusal =
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? new AppError("headers_too_large", "The URL and headers are limited to 16 KiB.")
+        : new AppError("malformed_request", "This is not a well-formed HTTP request.");
+    const body = JSON.stringify(problemOf(refusal, randomUUID()));
+    socket.end(
+      `HTTP/1.1 ${refusal.code === "headers_too_large" ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+        `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
 function serveHttp(config: Config) {
   const { deps, database } = openNodeDeps(config, { writerThread: true, writerTasks: { module: new URL("./writer-tasks.ts", import.meta.url), context: { config } } });
   const app = createApp(deps);
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
     deps.logger.info("listening", { host: info.address, port: info.port, pid: process.pid });
   });
+  answerClientErrors(server);
   const jobs = scheduleJobs(deps, config);
   let closing = false;
   const shutdown = (signal: string) => {
