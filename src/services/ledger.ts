@@ -132,18 +132,27 @@ export async function commitMovement(
   }
 }
 
+/**
+ * A plan's reads disagree with each other: a concurrent unit committed between them. The unit
+ * has lost a race as surely as one whose guard fails when it commits, and is planned again.
+ */
+export class LostRace extends Error {
+  override name = "LostRace";
+}
+
 const MAX_ATTEMPTS = 5;
 
 /**
- * Runs a unit again when its guards saw a concurrent change (a lot, a debt or a refund total moved
- * between reading and writing). Business refusals (AppError) are never retried.
+ * Runs a unit again when it lost a race: its guards saw a concurrent change (a lot, a debt or a
+ * refund total moved between reading and writing), or its reads disagreed (LostRace). Business
+ * refusals (AppError) are never retried.
  */
 export async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await attempt();
     } catch (error) {
-      if (error instanceof AppError || !isConstraintViolation(error, "CHECK")) throw error;
+      if (error instanceof AppError || !(error instanceof LostRace || isConstraintViolation(error, "CHECK"))) throw error;
       if (n >= MAX_ATTEMPTS) throw new AppError("concurrent_update", "The member's points changed while this was being recorded; retry.");
     }
   }
