@@ -541,9 +541,17 @@ export async function refundPurchase(
     }
     return { response, memberId: purchase.memberId };
   };
-  const { response, memberId } = await withRetries(attempt);
+  const { response, memberId } = await withRetries(attempt, REFUND_ATTEMPTS);
   return { ...response, balance: await balanceView(live, memberId) };
 }
+
+/**
+ * Refunds of one purchase racing each other lose a round only when another of them commits
+ * meanwhile (the guard, or the reads, see the refunded total move), so n of them racing need at
+ * most n attempts each: up to this many at once are all answered with a refund or a refusal for
+ * what is left, never concurrent_update. A lost round costs a plan and a short pause.
+ */
+const REFUND_ATTEMPTS = 64;
 
 /** The purchase's own ledger transaction (the partial unique index on purchase_id finds it). */
 async function purchaseTransactionOf(deps: Deps, purchaseId: string) {
