@@ -132,19 +132,33 @@ export async function commitMovement(
   }
 }
 
+/**
+ * A plan's reads disagree with each other: a concurrent unit committed between them. The unit
+ * has lost a race as surely as one whose guard fails when it commits, and is planned again.
+ */
+export class LostRace extends Error {
+  override name = "LostRace";
+}
+
 const MAX_ATTEMPTS = 5;
+/** The longest pause before planning again: about one group commit. */
+const MAX_BACKOFF_MS = 16;
 
 /**
- * Runs a unit again when its guards saw a concurrent change (a lot, a debt or a refund total moved
- * between reading and writing). Business refusals (AppError) are never retried.
+ * Runs a unit again when it lost a race: its guards saw a concurrent change (a lot, a debt or a
+ * refund total moved between reading and writing), or its reads disagreed (LostRace). Business
+ * refusals (AppError) are never retried. After `attempts` losses the caller is told to retry.
  */
-export async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+export async function withRetries<T>(attempt: () => Promise<T>, attempts = MAX_ATTEMPTS): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await attempt();
     } catch (error) {
-      if (error instanceof AppError || !isConstraintViolation(error, "CHECK")) throw error;
-      if (n >= MAX_ATTEMPTS) throw new AppError("concurrent_update", "The member's points changed while this was being recorded; retry.");
+      if (error instanceof AppError || !(error instanceof LostRace || isConstraintViolation(error, "CHECK"))) throw error;
+      if (n >= attempts) throw new AppError("concurrent_update", "The member's points changed while this was being recorded; retry.");
+      // The units that lost to one commit would all meet again at the next: each waits a random
+      // while first (full jitter), up to twice as long after each loss.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** n)));
     }
   }
 }

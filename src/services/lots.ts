@@ -3,11 +3,12 @@
  * Spending is computed in SQL when the unit runs, from the lots as they are then, so concurrent
  * redemptions never plan against a stale picture; the balance CHECK decides who runs short.
  */
-import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lt, sql } from "drizzle-orm";
 import { rendered, type Statement } from "../../db/database.ts";
 import { lotMovements, pointLots } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../lib/ids.ts";
+import { LostRace } from "./ledger.ts";
 
 /**
  * Draws `points` from the member's available lots, earliest expiry first (never-expiring last),
@@ -107,27 +108,40 @@ export async function planClawBack(deps: Deps, memberId: string, purchaseTxnId: 
 /**
  * Gives back `points` redeemed by a purchase to the lots they came from, latest expiry first.
  * Points returned to a lot that has meanwhile expired leave again at the next expiry run.
+ *
+ * What the purchase's refunds already gave back is read in one statement and must add up to the
+ * purchase row's `restoredPoints`, which the refund's guard holds at commit. If it does not, a
+ * refund committed between the two reads: the plan lost that race (LostRace) and is made again.
  */
-export async function planRestore(deps: Deps, purchaseTxnId: string, refundTxnIds: string[], points: number): Promise<LotMove[]> {
+export async function planRestore(deps: Deps, purchase: { id: string; txnId: string; restoredPoints: number }, points: number): Promise<LotMove[]> {
   const { db } = deps.database;
-  const drawn = await db.select().from(lotMovements).where(and(eq(lotMovements.txnId, purchaseTxnId), sql`${lotMovements.points} < 0`));
-  const given = refundTxnIds.length
-    ? await db.select().from(lotMovements).where(and(inArray(lotMovements.txnId, refundTxnIds), gt(lotMovements.points, 0)))
-    : [];
-  const lots = drawn.length
-    ? await db.select({ id: pointLots.id, expiresAt: pointLots.expiresAt }).from(pointLots).where(inArray(pointLots.id, drawn.map((d) => d.lotId)))
-    : [];
-  const expiry = new Map(lots.map((l) => [l.id, l.expiresAt ?? Number.MAX_SAFE_INTEGER]));
+  const draws = await db
+    .select({
+      lotId: lotMovements.lotId,
+      drawn: sql<number>`-${lotMovements.points}`,
+      expiresAt: pointLots.expiresAt,
+      given: sql<number>`COALESCE((SELECT SUM(m.points) FROM lot_movements m JOIN ledger_transactions t ON t.id = m.txn_id
+               WHERE m.lot_id = ${lotMovements.lotId} AND m.points > 0 AND t.purchase_id = ${purchase.id} AND t.kind IN ('refund', 'void')), 0)`,
+    })
+    .from(lotMovements)
+    .innerJoin(pointLots, eq(pointLots.id, lotMovements.lotId))
+    .where(and(eq(lotMovements.txnId, purchase.txnId), lt(lotMovements.points, 0)))
+    .orderBy(asc(lotMovements.id));
+  const given = draws.reduce((n, d) => n + Number(d.given), 0);
+  if (given !== purchase.restoredPoints) {
+    throw new LostRace(`purchase ${purchase.id} has ${given} points restored, not the ${purchase.restoredPoints} its row said: a refund committed meanwhile`);
+  }
+  const expiry = (d: (typeof draws)[number]) => d.expiresAt ?? Number.MAX_SAFE_INTEGER;
   const moves: LotMove[] = [];
   let left = points;
-  for (const draw of [...drawn].sort((a, b) => (expiry.get(b.lotId) ?? 0) - (expiry.get(a.lotId) ?? 0))) {
+  // Array sort is stable: lots that expire together are given back in the order they were drawn.
+  for (const draw of [...draws].sort((a, b) => expiry(b) - expiry(a))) {
     if (left === 0) break;
-    const returned = given.filter((g) => g.lotId === draw.lotId).reduce((n, g) => n + g.points, 0);
-    const room = -draw.points - returned;
-    const back = Math.min(left, Math.max(0, room));
+    const back = Math.min(left, Math.max(0, Number(draw.drawn) - Number(draw.given)));
     if (back > 0) moves.push({ lotId: draw.lotId, points: back });
     left -= back;
   }
+  // Consistent reads always have room: the purchase drew its redeemed points, and restores never pass them.
   if (left !== 0) throw new Error(`cannot restore ${points} points: the purchase drew fewer`);
   return moves;
 }

@@ -449,11 +449,9 @@ export async function refundPurchase(
     }
     const effect = refundEffect(purchase, amount);
     const { db } = deps.database;
-    const txns = await db.select().from(ledgerTransactions).where(eq(ledgerTransactions.purchaseId, purchaseId));
-    const purchaseTxn = txns.find((t) => t.kind === "purchase")!;
-    const refundTxnIds = txns.filter((t) => t.kind !== "purchase").map((t) => t.id);
+    const purchaseTxn = await purchaseTransactionOf(deps, purchaseId);
     const claw = await planClawBack(deps, purchase.memberId, purchaseTxn.id, effect.clawPoints);
-    const restore = await planRestore(deps, purchaseTxn.id, refundTxnIds, effect.restorePoints);
+    const restore = await planRestore(deps, { id: purchaseId, txnId: purchaseTxn.id, restoredPoints: purchase.restoredPoints }, effect.restorePoints);
     const { name } = await partnerTerms(deps, purchase.partnerId);
     const txnId = newId("transaction", deps.clock());
     const uses = await offersOfPurchase(deps, purchaseId);
@@ -543,6 +541,24 @@ export async function refundPurchase(
     }
     return { response, memberId: purchase.memberId };
   };
-  const { response, memberId } = await withRetries(attempt);
+  const { response, memberId } = await withRetries(attempt, REFUND_ATTEMPTS);
   return { ...response, balance: await balanceView(live, memberId) };
+}
+
+/**
+ * Refunds of one purchase racing each other lose a round only when another of them commits
+ * meanwhile (the guard, or the reads, see the refunded total move), so n of them racing need at
+ * most n attempts each: up to this many at once are all answered with a refund or a refusal for
+ * what is left, never concurrent_update. A lost round costs a plan and a short pause.
+ */
+const REFUND_ATTEMPTS = 64;
+
+/** The purchase's own ledger transaction (the partial unique index on purchase_id finds it). */
+async function purchaseTransactionOf(deps: Deps, purchaseId: string) {
+  const [row] = await deps.database.db
+    .select({ id: ledgerTransactions.id })
+    .from(ledgerTransactions)
+    .where(and(eq(ledgerTransactions.purchaseId, purchaseId), sql`${ledgerTransactions.kind} = 'purchase'`));
+  if (!row) throw new Error(`purchase ${purchaseId} has no purchase transaction`);
+  return row;
 }

@@ -2,6 +2,9 @@
  * createTestApp(): the real app on a fresh in-memory SQLite database with the real migrations,
  * a clock the test moves, logs captured for assertions, and a known admin token.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { migrateSqlite, openSqlite, type SqliteDatabase } from "../../db/sqlite.ts";
 import { createApp } from "../../src/app.ts";
 import { parseConfig } from "../../src/config.ts";
@@ -35,7 +38,12 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const deps = createDeps({ config, database, clock: now, logWriter: (line) => logs.push(line) });
   await deps.keys.ensure();
   const app = createApp(deps);
-  const call: TestApp["call"] = (method, path, opts = {}) => {
+  return { app, deps, database, logs, clock, call: callerOf(app) };
+}
+
+/** app.request with JSON in and out, and a bearer token (the admin's unless given; none when null). */
+function callerOf(app: TestApp["app"]): TestApp["call"] {
+  return (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
     if (token) headers.authorization = `Bearer ${token}`;
@@ -50,5 +58,35 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       return res;
     });
   };
-  return { app, deps, database, logs, clock, call };
 }
+
+/**
+ * The app as the Node server opens its database (src/node.ts): a file in a temporary folder,
+ * written through the writer thread, which runs the writer tasks; both threads keep real time.
+ * close() stops the thread and removes the folder.
+ */
+export async function createServerTestApp(): Promise<TestApp & { close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "dangol-app-"));
+  const path = join(dir, "dangol.db");
+  const config = parseConfig({ ADMIN_TOKEN, LOG_LEVEL: "silent", DATABASE_PATH: path });
+  const migrated = openSqlite(path);
+  migrateSqlite(migrated);
+  await migrated.close();
+  const database = openSqlite(path, { writerThread: true, writerTasks: { module: new URL("../../src/writer-tasks.ts", import.meta.url), context: { config } } });
+  const deps = createDeps({ config, database });
+  await deps.keys.ensure();
+  const app = createApp(deps);
+  return {
+    app,
+    deps,
+    database,
+    logs: [],
+    clock: { now: Date.now(), advance: () => {} },
+    call: callerOf(app),
+    close: async () => {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+

@@ -1,13 +1,14 @@
 /**
- * The ledger under real processes: many workers redeeming from one balance at once, and a
- * SIGKILL in the middle of a stream of purchases. Both run the real entry (src/node.ts) on a
- * temporary database file, over real sockets on 127.0.0.1.
+ * The ledger under real processes: many workers redeeming from one balance at once, refunding one
+ * purchase at once, and a SIGKILL in the middle of a stream of purchases. Each runs the real entry
+ * (src/node.ts) on a temporary database file, over real sockets on 127.0.0.1.
  */
 import Database from "better-sqlite3";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import http from "node:http";
 import { send, type Reply } from "../support/http-request.ts";
 import { afterAll, describe, expect, it } from "vitest";
+import { refundRaces, runRefundRace, type Send } from "../support/refund-race.ts";
 import { removeServerFiles, startServer, type ServerProcess } from "../support/server-process.ts";
 
 afterAll(removeServerFiles);
@@ -88,6 +89,12 @@ function connectionsByWorker(port: number, pids: number[]): Map<number, Set<stri
   return byWorker;
 }
 
+/** The first lines the server logged at level error, for a failure's message. */
+function serverErrors(server: ServerProcess): string {
+  const lines = server.stdout().split("\n").filter((l) => l.includes('"level":"error"'));
+  return `server errors:\n${lines.slice(0, 20).join("\n")}`;
+}
+
 function tally(replies: Reply[]) {
   const counts: Record<string, number> = {};
   for (const r of replies) counts[r.status] = (counts[r.status] ?? 0) + 1;
@@ -140,12 +147,7 @@ describe("the ledger across processes", () => {
         const unexpected = replies.filter((r) => !(r.status === 201 || (r.status === 422 && r.body?.code === "insufficient_points")));
         expect(
           unexpected.slice(0, 5).map((r) => ({ status: r.status, body: r.body })),
-          `unexpected replies ${JSON.stringify(tally(unexpected))}; server errors:\n${server
-            .stdout()
-            .split("\n")
-            .filter((l) => l.includes('"level":"error"'))
-            .slice(0, 20)
-            .join("\n")}`,
+          `unexpected replies ${JSON.stringify(tally(unexpected))}; ${serverErrors(server)}`,
         ).toEqual([]);
         expect(tally(replies)).toEqual({ 201: 100, 422: 900 });
         const accepted = replies.filter((r) => r.status === 201);
@@ -160,6 +162,29 @@ describe("the ledger across processes", () => {
         if (existsSync("/proc/net/tcp")) {
           const serving = [...seen].filter(([, inodes]) => inodes.size > 0);
           expect(serving.length, `connections per worker: ${JSON.stringify([...seen].map(([pid, s]) => [pid, s.size]))}`).toBeGreaterThan(1);
+        }
+      } finally {
+        agent.destroy();
+        expect(await server.stop("SIGTERM")).toBe(0);
+      }
+    },
+    300_000,
+  );
+
+  it(
+    "answers refunds of one purchase racing across 4 processes with refunds and refusals for what is left only",
+    async () => {
+      const server = await startServer({ CLUSTER_WORKERS: "4", SEED_DEMO: "0", ADMIN_TOKEN: ADMIN, POINTS_JOB_INTERVAL_SECONDS: "0", LOG_LEVEL: "info" });
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1_000 });
+      const viaHttp: Send = (method, path, token, body) => send(agent, server.base, method, path, token ?? ADMIN, body);
+      try {
+        await listeningPids(server, 4);
+        // Each race on one purchase after another, four times over: as the processes warm up and
+        // fall out of step the races grow tighter (the first is rarely the one that loses).
+        for (let round = 1; round <= 4; round++) {
+          for (const [i, race] of refundRaces.entries()) {
+            await runRefundRace(viaHttp, race, `processes-${round}-${i}`, () => `round ${round}, ${race.name}; ${serverErrors(server)}`);
+          }
         }
       } finally {
         agent.destroy();

@@ -3,55 +3,23 @@
  * exactly as it does in place: the same body, the same refusals with their codes and fields, and
  * the same Idempotency-Key replay.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrateSqlite, openSqlite, type SqliteDatabase } from "../../db/sqlite.ts";
-import { createApp } from "../../src/app.ts";
-import { parseConfig } from "../../src/config.ts";
-import { createDeps } from "../../src/deps.ts";
-import { ADMIN_TOKEN, type TestApp } from "../helpers/app.ts";
+import { createServerTestApp, type TestApp } from "../helpers/app.ts";
 import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, memberToken, purchase } from "../helpers/factories.ts";
 
-let dir: string;
-let database: SqliteDatabase;
-let t: TestApp;
+let t: TestApp & { close(): Promise<void> };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "dangol-tasks-"));
-  const path = join(dir, "dangol.db");
-  const config = parseConfig({ ADMIN_TOKEN, LOG_LEVEL: "silent", DATABASE_PATH: path });
-  migrateSqlite(openSqlite(path));
-  // As src/node.ts opens it; both threads keep real time, as the server's do.
-  database = openSqlite(path, { writerThread: true, writerTasks: { module: new URL("../../src/writer-tasks.ts", import.meta.url), context: { config } } });
-  const deps = createDeps({ config, database });
-  await deps.keys.ensure();
-  const app = createApp(deps);
-  const clock = { now: Date.now(), advance: () => {} };
-  t = {
-    app,
-    deps,
-    database,
-    logs: [],
-    clock,
-    call: async (method, path, opts = {}) => {
-      const headers: Record<string, string> = { "content-type": "application/json", ...opts.headers };
-      const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
-      if (token) headers.authorization = `Bearer ${token}`;
-      return app.request(path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-    },
-  };
+  t = await createServerTestApp();
 });
 
 afterAll(async () => {
-  await database.close();
-  rmSync(dir, { recursive: true, force: true });
+  await t.close();
 });
 
 describe("purchases run on the writer thread", () => {
   it("is where the server runs them", () => {
-    expect(database.runTask).toBeTypeOf("function");
+    expect(t.database.runTask).toBeTypeOf("function");
   });
 
   it("records a purchase and replays it under its Idempotency-Key", async () => {
@@ -104,6 +72,6 @@ describe("purchases run on the writer thread", () => {
   });
 
   it("rejects a task it does not know", async () => {
-    await expect(database.runTask!("noSuchTask", {})).rejects.toThrow(/No writer task noSuchTask/);
+    await expect(t.database.runTask!("noSuchTask", {})).rejects.toThrow(/No writer task noSuchTask/);
   });
 });

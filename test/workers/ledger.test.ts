@@ -1,7 +1,8 @@
 /**
  * The points ledger on D1, through the Workers entry: the immutability triggers (also inside a
  * batch), the purchase flow with redemptions, refunds, voids, business keys and Idempotency-Key,
- * concurrent redemptions serialised by D1, and the cron handler expiring points.
+ * concurrent redemptions serialised by D1, concurrent refunds of one purchase, and the cron
+ * handler expiring points.
  * The numbers mirror test/node/purchases.test.ts so both runtimes are held to the same answers.
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
@@ -13,6 +14,7 @@ import { openD1 } from "../../db/d1.ts";
 import { ledgerEntries, memberBalances, members } from "../../db/schema.ts";
 import { localDate } from "../../src/domain/expiry.ts";
 import worker, { type Env as WorkerEnv } from "../../src/worker.ts";
+import { refundRaces, runRefundRace, type Send } from "../support/refund-race.ts";
 import { call, expectStatus, givenCard, givenMember, givenPartner, jsonOf, unique, uniqueEmail, type Problem } from "./client.ts";
 
 const PARTNER_NAME = "별빛시네마 강남";
@@ -402,6 +404,20 @@ describe("concurrent redemptions on D1", () => {
     expect(lot).toEqual({ points: 20, remaining: 0 });
     await expectLedgerOk();
   });
+});
+
+// The races of test/node/refund-race.test.ts, every request at once into one isolate: each
+// refund's reads and its batch are separate round trips to D1, so they interleave.
+describe("concurrent refunds of one purchase on D1", () => {
+  const send: Send = async (method, path, token, body) => {
+    const res = await call(method, path, { token, body });
+    return { status: res.status, body: await res.json() };
+  };
+  for (const race of refundRaces) {
+    it(race.name, async () => {
+      await runRefundRace(send, race, unique());
+    });
+  }
 });
 
 describe("the scheduled handler (cron) on D1", () => {
