@@ -38,11 +38,11 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const deps = createDeps({ config, database, clock: now, logWriter: (line) => logs.push(line) });
   await deps.keys.ensure();
   const app = createApp(deps);
-  return { app, deps, database, logs, clock, call: callerOf(app) };
+  return { app, deps, database, logs, clock, call: callerOf(app, deps) };
 }
 
 /** app.request with JSON in and out, and a bearer token (the admin's unless given; none when null). */
-function callerOf(app: TestApp["app"]): TestApp["call"] {
+function callerOf(app: TestApp["app"], deps: Deps): TestApp["call"] {
   return (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
@@ -82,7 +82,7 @@ export async function createServerTestApp(): Promise<TestApp & { close(): Promis
     database,
     logs: [],
     clock: { now: Date.now(), advance: () => {} },
-    call: callerOf(app),
+    call: callerOf(app, deps),
     close: async () => {
       await database.close();
       rmSync(dir, { recursive: true, force: true });
