@@ -104,8 +104,8 @@ export function createApp(deps: Deps) {
   };
   let document: ReturnType<typeof app.getOpenAPI31Document> | null = null;
   app.get("/openapi.json", (c) => {
-    // Generated once from the route schemas; the app-wide body checks add their responses.
-    document ??= withBodyErrors(app.getOpenAPI31Document(documentConfig));
+    // Generated once from the route schemas; the app-wide checks add their responses.
+    document ??= withTransportErrors(app.getOpenAPI31Document(documentConfig));
     return c.json(document);
   });
 
@@ -155,18 +155,24 @@ function methodsByPath(routes: ReadonlyArray<{ method: string; path: string }>):
 
 type Document = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
 
-/** The body limit and the JSON content-type check apply to every operation that takes a body. */
-function withBodyErrors(document: Document): Document {
+/**
+ * The answers the app-wide checks can give, declared on the operations they apply to: 431 on
+ * every one (the URL and headers, on Node), 413 wherever a body may be sent (the limit applies to
+ * every method but GET and HEAD), 415 wherever a JSON body is declared.
+ */
+function withTransportErrors(document: Document): Document {
   const problem = (description: string) => ({
     description,
     content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
   });
   for (const item of Object.values(document.paths ?? {})) {
-    for (const operation of [item.post, item.put, item.patch]) {
-      if (!operation?.requestBody) continue;
+    for (const [method, operation] of [["get", item.get], ["post", item.post], ["put", item.put], ["patch", item.patch], ["delete", item.delete]] as const) {
+      if (!operation) continue;
       const responses = (operation.responses ??= {});
+      responses["431"] ??= problem("Request header fields too large");
+      if (method === "get") continue;
       responses["413"] ??= problem("Payload too large");
-      responses["415"] ??= problem("Unsupported media type");
+      if (operation.requestBody) responses["415"] ??= problem("Unsupported media type");
     }
   }
   return document;

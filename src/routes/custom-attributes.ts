@@ -7,6 +7,7 @@ import { CUSTOM_ATTRIBUTE_TYPES, CUSTOM_KEY_PATTERN, MAX_TEXT_VALUE } from "../d
 import { errorResponses } from "../errors.ts";
 import { declareCustomAttribute, listCustomAttributes, memberAttributesOf, setMemberAttributes } from "../services/custom-attributes.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody } from "./common.ts";
+import { NO_CONTROL_CHARACTERS } from "./schemas.ts";
 
 const KeyParam = z
   .string()
@@ -17,7 +18,7 @@ const DeclareSchema = z
   .object({
     type: z.enum(CUSTOM_ATTRIBUTE_TYPES).openapi({ description: "Fixed once declared" }),
     values: z
-      .array(z.string().trim().min(1).max(100).regex(/^[^\p{Cc}]+$/u, "No control characters"))
+      .array(z.string().trim().min(1).max(100).regex(NO_CONTROL_CHARACTERS, "No control characters"))
       .min(1)
       .max(50)
       .refine((v) => new Set(v).size === v.length, "Each value once")

@@ -4,8 +4,9 @@ import { OfferConditionsSchema, OfferLimitsSchema, OfferRewardSchema } from "../
 import { errorResponses } from "../errors.ts";
 import { createOffer, findOffer, listOffers, memberOffers, offerView, updateOffer } from "../services/offers.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
+import { NO_CONTROL_CHARACTERS } from "./schemas.ts";
 
-const Text = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\p{Cc}]+$/u, "No control characters");
+const Text = (max: number) => z.string().trim().min(1).max(max).regex(NO_CONTROL_CHARACTERS, "No control characters");
 
 const CreateOfferSchema = z
   .object({

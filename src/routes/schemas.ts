@@ -9,6 +9,12 @@ export const BirthDateSchema = z
   .openapi({ example: "1991-04-12" });
 
 /**
+ * No control character (Unicode category Cc), written as ranges rather than `\p{Cc}`: a pattern
+ * needing the `u` flag was published with `/u` inside it, which no value can match.
+ */
+export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]+$/;
+
+/**
  * A line of text: a name, a region. Every body is already free of other control characters and
  * lone surrogates (src/lib/json-limits.ts); these refuse tabs and line breaks too.
  */
@@ -193,8 +199,8 @@ export const PurchaseItemSchema = z
 export const PurchaseSchema = z
   .object({
     card: z.union([z.object({ token: z.string().min(1).max(2048) }).strict(), z.object({ number: z.string().min(1).max(32) }).strict()]),
-    receiptId: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]+$/u, "No control characters").openapi({ description: "Unique per partner, forever" }),
-    storeId: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]+$/u, "No control characters").optional(),
+    receiptId: z.string().trim().min(1).max(64).regex(NO_CONTROL_CHARACTERS, "No control characters").openapi({ description: "Unique per partner, forever" }),
+    storeId: z.string().trim().min(1).max(64).regex(NO_CONTROL_CHARACTERS, "No control characters").optional(),
     amountMinor: z
       .number()
       .int()

@@ -4,8 +4,9 @@ import { CUSTOM_ATTRIBUTE_TYPES, MAX_RULE_DEPTH, MAX_RULE_NODES, RuleSchema, SEG
 import { errorResponses } from "../errors.ts";
 import { createSegment, findSegment, listSegmentMembers, listSegments, previewSegment, refreshSegment, segmentView, updateSegment } from "../services/segments.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
+import { NO_CONTROL_CHARACTERS } from "./schemas.ts";
 
-const Text = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\p{Cc}]+$/u, "No control characters");
+const Text = (max: number) => z.string().trim().min(1).max(max).regex(NO_CONTROL_CHARACTERS, "No control characters");
 
 const attributeTable = Object.entries(SEGMENT_ATTRIBUTES)
   .map(([name, spec]) => `- \`${name}\` (${spec.type}${"windowed" in spec ? ", with `days`" : ""}; ${opsFor(spec).join(", ")}): ${spec.description}`)

@@ -27,6 +27,17 @@ describe("the OpenAPI document", () => {
     }
     expect(doc.components.schemas.Problem!.properties.code!.enum).toEqual(errorCodes);
   });
+
+  it("declares 431 on every operation and 413 on every one that may carry a body (issue 11, finding 8)", async () => {
+    const t = await createTestApp();
+    const doc = (await (await t.call("GET", "/openapi.json", { token: null })).json()) as Doc;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Object.keys(op.responses), `${method} ${path}`).toContain("431");
+        if (method !== "get") expect(Object.keys(op.responses), `${method} ${path}`).toContain("413");
+      }
+    }
+  });
 });
 
 describe("every response", () => {
@@ -53,5 +64,26 @@ describe("operations that take a body", () => {
     const withBody = Object.values(doc.paths).flatMap((ops) => Object.values(ops).filter((op) => op.requestBody));
     expect(withBody.length).toBeGreaterThanOrEqual(10);
     for (const op of withBody) expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["413", "415"]));
+  });
+});
+
+describe("the document's patterns (issue 11, finding 6)", () => {
+  it("every pattern is a regular expression a validating client can compile, and the text fields take real receipt ids", async () => {
+    const t = await createTestApp();
+    const text = await (await t.call("GET", "/openapi.json", { token: null })).text();
+    const patterns = [...new Set([...text.matchAll(/"pattern":("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1]!) as string))];
+    expect(patterns.length).toBeGreaterThan(3);
+    for (const pattern of patterns) {
+      expect(pattern, pattern).not.toMatch(/\/[a-z]*$/);
+      // As ajv (and most JSON Schema validators) compile a pattern: ECMA-262 with the u flag.
+      expect(() => new RegExp(pattern, "u"), pattern).not.toThrow();
+    }
+    // A purchase body as the README writes it passes the published receiptId and storeId patterns.
+    const receipt = patterns.filter((p) => p.includes("\\u0000"));
+    expect(receipt.length).toBeGreaterThan(0);
+    for (const pattern of receipt) {
+      for (const value of ["R-20260302-0001", "sto_01JD0000000000000000000000", "김밥 1줄"]) expect(new RegExp(pattern, "u").test(value), `${pattern} ${value}`).toBe(true);
+      expect(new RegExp(pattern, "u").test("a\u0000b")).toBe(false);
+    }
   });
 });
