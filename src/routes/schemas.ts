@@ -1,5 +1,6 @@
 /** Request and response schemas shared by routes, exported so tests and the SDK use the same types. */
 import { z } from "@hono/zod-openapi";
+import { PIN_MAX_ATTEMPTS, PIN_PATTERN } from "../domain/pin.ts";
 
 export const BirthDateSchema = z
   .string()
@@ -55,6 +56,9 @@ export const MemberSchema = z
     consents: z.array(
       z.object({ purpose: z.string(), channel: z.string(), granted: z.boolean(), source: z.string(), recordedAt: z.string() }),
     ),
+    pin: z
+      .object({ set: z.boolean(), locked: z.boolean() })
+      .openapi({ description: `Whether the member has set a PIN for the till, and whether ${PIN_MAX_ATTEMPTS} wrong entries in a row have locked it (until the member sets a new one)` }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -104,6 +108,13 @@ export const VerifyCardSchema = z
     z.object({ cardNumber: z.string().min(1).max(32) }).strict(),
   ])
   .openapi("VerifyCard", { description: "Either the scanned QR token or a card number typed by hand" });
+
+const PinSchema = z.string().regex(PIN_PATTERN, "4 to 6 digits");
+
+export const MemberPinSchema = z
+  .object({ pin: PinSchema.openapi({ example: "583071", description: "4 to 6 digits; runs (1234), repeats (0000, 1212) and the most common PINs are refused" }) })
+  .strict()
+  .openapi("MemberPin");
 
 export const CardTokenSchema = z
   .object({ token: z.string(), expiresAt: z.string(), cardNumber: z.string() })
