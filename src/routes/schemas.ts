@@ -196,7 +196,20 @@ export const PurchaseItemSchema = z
 
 export const PurchaseSchema = z
   .object({
-    card: z.union([z.object({ token: z.string().min(1).max(2048) }).strict(), z.object({ number: z.string().min(1).max(32) }).strict()]),
+    card: z
+      .union([
+        z.object({ token: z.string().min(1).max(2048) }).strict(),
+        z
+          .object({
+            number: z.string().min(1).max(32),
+            pin: PinSchema.optional().openapi({ description: "The member's PIN, entered at the till: with a typed number, what lets the purchase spend points" }),
+          })
+          .strict(),
+      ])
+      .openapi({
+        description:
+          "The scanned QR token, or the number typed by hand. Spending points (redeemPoints, or an offer paid with points) on a typed number needs the member's PIN too, unless the program allows it (redemption.allowTypedNumber); earning needs neither",
+      }),
     receiptId: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]+$/u, "No control characters").openapi({ description: "Unique per partner, forever" }),
     storeId: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]+$/u, "No control characters").optional(),
     amountMinor: z

@@ -4,12 +4,12 @@
  * card number typed by hand. Stored as a PBKDF2 hash (lib/crypto.ts, WebCrypto on both runtimes);
  * neither the PIN nor its hash is ever logged or returned.
  */
-import { eq } from "drizzle-orm";
+import { and, eq, lt, sql } from "drizzle-orm";
 import { memberPins } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
-import { PIN_PATTERN, weakPinReason } from "../domain/pin.ts";
-import { invalidField } from "../errors.ts";
-import { hashPassword } from "../lib/crypto.ts";
+import { PIN_MAX_ATTEMPTS, PIN_PATTERN, weakPinReason } from "../domain/pin.ts";
+import { AppError, invalidField } from "../errors.ts";
+import { hashPassword, UNMATCHABLE_HASH, verifyPassword } from "../lib/crypto.ts";
 import { auditStatement } from "./audit.ts";
 import { findMemberRow } from "./members.ts";
 import type { Principal } from "./principal.ts";
@@ -37,4 +37,41 @@ export async function removeMemberPin(deps: Deps, actor: Principal, memberId: st
     deps.database.db.delete(memberPins).where(eq(memberPins.memberId, memberId)),
     ...(actor.role === "member" ? [] : [auditStatement(deps, actor, "member.pin.clear", { type: "member", id: memberId })]),
   ]);
+}
+
+const pinInvalid = () => new AppError("pin_invalid", "The PIN is wrong; the member may enter it again, or show the QR card.");
+const pinLocked = () =>
+  new AppError("pin_locked", `The member's PIN is locked after ${PIN_MAX_ATTEMPTS} wrong entries; scan the member's QR card. The member unlocks it by setting a new PIN.`);
+
+/**
+ * Checks a PIN entered at a till, or throws pin_invalid / pin_locked. Each check first takes one
+ * of the attempts left in SQL (a relative, conditional UPDATE) and only then compares, so checks
+ * sent together cannot share a count read earlier: however many arrive at once, at most
+ * PIN_MAX_ATTEMPTS are ever compared before the PIN is locked. A right PIN starts the count again.
+ */
+export async function verifyMemberPin(deps: Deps, memberId: string, pin: string): Promise<void> {
+  const { db } = deps.database;
+  const [row] = await db.select().from(memberPins).where(eq(memberPins.memberId, memberId));
+  if (!row) {
+    // No PIN is set: answered as a wrong one, after as long, so a till learns nothing from it.
+    await verifyPassword(pin, UNMATCHABLE_HASH);
+    throw pinInvalid();
+  }
+  if (row.failedAttempts >= PIN_MAX_ATTEMPTS) throw pinLocked();
+  // Conditional on the hash too: the attempt counts against the PIN that is compared below.
+  const thisPin = and(eq(memberPins.memberId, memberId), eq(memberPins.pinHash, row.pinHash));
+  const [counted] = await deps.database.atomic([
+    db
+      .update(memberPins)
+      .set({ failedAttempts: sql`${memberPins.failedAttempts} + 1` })
+      .where(and(thisPin, lt(memberPins.failedAttempts, PIN_MAX_ATTEMPTS))),
+  ]);
+  if (counted !== 1) {
+    // No attempt left (checks that came at the same moment took them), or the member changed
+    // the PIN meanwhile, in which case this entry was for the old one.
+    const [same] = await db.select({ memberId: memberPins.memberId }).from(memberPins).where(thisPin);
+    throw same ? pinLocked() : pinInvalid();
+  }
+  if (!(await verifyPassword(pin, row.pinHash))) throw pinInvalid();
+  await deps.database.atomic([db.update(memberPins).set({ failedAttempts: 0 }).where(thisPin)]);
 }

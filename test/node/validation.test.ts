@@ -358,6 +358,9 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["a card with both token and number", { get body() { return sale({ card: { token: "a.b.c", number: w.card.number } }); }, fields: ["card.token", "card.number"] }],
     ["a card with neither token nor number", { get body() { return sale({ card: {} }); }, fields: ["card.token", "card.number"] }],
     ["a card that is a string", { get body() { return sale({ card: w.card.number }); }, fields: ["card"] }],
+    ["a PIN of 3 digits", { get body() { return sale({ card: { number: w.card.number, pin: "583" } }); }, fields: ["card.pin"] }],
+    ["a PIN as a number", { get body() { return sale({ card: { number: w.card.number, pin: 583071 } }); }, fields: ["card.pin"] }],
+    ["a PIN with a card token (the token is proof enough)", { get body() { return sale({ card: { token: "a.b.c", pin: "583071" } }); }, fields: ["card.pin"] }],
     // The check digit is checked where a card is resolved, and named as POST /v1/cards/verify names it.
     ["a card number with a wrong check digit", { get body() { return sale({ card: { number: `${w.card.number.slice(0, 15)}${(Number(w.card.number[15]) + 1) % 10}` } }); }, fields: ["cardNumber"] }],
     ["a negative amount", { get body() { return sale({ amountMinor: -1 }); }, fields: ["amountMinor"] }],
