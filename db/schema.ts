@@ -246,6 +246,26 @@ export const otpCodes = sqliteTable(
 );
 
 /** Messages to members. A sender (the dev sender only records) picks up pending rows. */
+/**
+ * A member's PIN, which proves at a till that the member is there when points are spent on a
+ * typed card number. Only its PBKDF2 hash is kept. Every check takes an attempt in SQL before
+ * comparing; at the limit the PIN is locked until the member sets a new one (CHECK: the count
+ * can never pass it). Its own table, so no read of members ever carries the hash.
+ */
+export const memberPins = sqliteTable(
+  "member_pins",
+  {
+    memberId: text("member_id")
+      .primaryKey()
+      .references(() => members.id),
+    pinHash: text("pin_hash").notNull(),
+    // Wrong PINs since it was set or last entered right.
+    failedAttempts: integer("failed_attempts").notNull().default(0),
+    setAt: integer("set_at").notNull(),
+  },
+  (t) => [check("member_pins_failed_attempts", sql`${t.failedAttempts} BETWEEN 0 AND 5`)],
+);
+
 export const outbox = sqliteTable(
   "outbox",
   {

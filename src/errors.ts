@@ -48,6 +48,11 @@ const statusByCode = {
   refund_exceeds_remaining: 422,
   offer_not_eligible: 422,
   offers_not_combinable: 422,
+  // Proof that the member is at the till, like the card token codes: the partner's key is good
+  // (not 401/403); this sale needs the QR card or the member's PIN.
+  member_presence_required: 422,
+  pin_invalid: 422,
+  pin_locked: 422,
   internal_error: 500,
 } as const;
 

@@ -64,9 +64,18 @@ export const ProgramSchema = z
     /** Days before expiry that the member is told. 0 sends no notice. */
     expiryNoticeDays: z.number().int().min(0).max(365).default(30),
     redemption: z
-      .object({ minPoints: Points.optional(), maxPoints: Points.optional() })
+      .object({
+        minPoints: Points.optional(),
+        maxPoints: Points.optional(),
+        /**
+         * Lets a till spend points on a card number typed by hand with no proof that the member is
+         * there (the QR token or the member's PIN). Off by default: anyone who knows a member's
+         * 16 digits could then spend the member's points.
+         */
+        allowTypedNumber: z.boolean().default(false),
+      })
       .strict()
-      .default({}),
+      .default({ allowTypedNumber: false }),
     /** Tiers from lowest to highest; the first is where every member starts. */
     tiers: z.array(TierSchema).min(1).max(10),
   })
@@ -92,7 +101,8 @@ export type ExpiryPolicy = z.infer<typeof ExpiryPolicySchema>;
 
 /**
  * What a new database starts with (shared/CONTRACT.md): 1% of the amount actually paid, rounded
- * down; available at once; expiring 24 months after earning; a point pays ₩1; no redemption limits.
+ * down; available at once; expiring 24 months after earning; a point pays ₩1; no redemption limits;
+ * points spent only with proof that the member is there (the QR token or the member's PIN).
  */
 export const defaultProgram: Program = {
   currency: "KRW",
@@ -101,7 +111,7 @@ export const defaultProgram: Program = {
   earning: { baseRateBps: 100, partnerRatesBps: {}, categoryMultipliersPct: {}, excludedCategories: [], caps: {}, pendingDays: 0 },
   expiry: { policy: "rolling_months", months: 24 },
   expiryNoticeDays: 30,
-  redemption: {},
+  redemption: { allowTypedNumber: false },
   tiers: [
     { code: "basic", name: "Basic", qualifyingPoints: 0, multiplierPct: 100 },
     { code: "silver", name: "Silver", qualifyingPoints: 5_000, multiplierPct: 120 },

@@ -68,3 +68,9 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const candidate = await pbkdf2(password, fromBase64Url(salt), Number(iterations));
   return constantTimeEqual(toBase64Url(candidate), hash);
 }
+
+/**
+ * A well-formed hash that no password matches, to check against when there is nothing to check
+ * (an unknown email, a member with no PIN): the answer then takes as long as a wrong password.
+ */
+export const UNMATCHABLE_HASH = "pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";

@@ -7,7 +7,9 @@ import type { Principal } from "../services/principal.ts";
 import type { AppEnv } from "./common.ts";
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-const transient = new Set(["validation_failed", "concurrent_update"]);
+// Not kept either: a wrong or missing PIN is corrected by the till retrying the same sale, under
+// the same key, once the member has entered it (again).
+const transient = new Set(["validation_failed", "concurrent_update", "member_presence_required", "pin_invalid", "pin_locked"]);
 
 function scopeOf(principal: Principal): string {
   switch (principal.role) {

@@ -3,10 +3,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../errors.ts";
 import { qrPng, qrSvg } from "../lib/qr.ts";
 import { mintCardToken } from "../services/card-tokens.ts";
+import { removeMemberPin, setMemberPin } from "../services/member-pins.ts";
 import { getMember } from "../services/members.ts";
 import type { Principal } from "../services/principal.ts";
-import { allow, bearer, createRouter, json } from "./common.ts";
-import { CardTokenSchema, MemberSchema } from "./schemas.ts";
+import { allow, bearer, createRouter, json, jsonBody } from "./common.ts";
+import { CardTokenSchema, MemberPinSchema, MemberSchema } from "./schemas.ts";
 
 function memberIdOf(principal: Principal): string {
   if (principal.role !== "member") throw new AppError("forbidden", "Only members have a card to show.");
@@ -29,6 +30,39 @@ export const meRouter = createRouter()
       responses: { 200: json(MemberSchema, "You"), ...errorResponses(401, 403) },
     }),
     async (c) => c.json(await getMember(c.var.deps, memberIdOf(c.var.principal)), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "put",
+      path: "/v1/me/pin",
+      operationId: "setMemberPin",
+      tags: ["Member self-service"],
+      summary: "Set or change your PIN: with a typed card number at a till, it lets points be spent (a new PIN also unlocks a locked one)",
+      security: bearer,
+      middleware: member,
+      request: jsonBody(MemberPinSchema),
+      responses: { 204: { description: "Set" }, ...errorResponses(401, 403) },
+    }),
+    async (c) => {
+      await setMemberPin(c.var.deps, memberIdOf(c.var.principal), c.req.valid("json").pin);
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/me/pin",
+      operationId: "deleteMemberPin",
+      tags: ["Member self-service"],
+      summary: "Remove your PIN: points are then spent only with your QR card",
+      security: bearer,
+      middleware: member,
+      responses: { 204: { description: "Removed (or there was none)" }, ...errorResponses(401, 403) },
+    }),
+    async (c) => {
+      await removeMemberPin(c.var.deps, c.var.principal, memberIdOf(c.var.principal));
+      return c.body(null, 204);
+    },
   )
   .openapi(
     createRoute({

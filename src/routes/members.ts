@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../errors.ts";
 import { issueCard, listMemberCards } from "../services/cards.ts";
+import { removeMemberPin } from "../services/member-pins.ts";
 import { enrollMember, getMember, searchMembers, updateMember } from "../services/members.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { CardSchema, EnrollMemberSchema, MemberSchema, UpdateMemberSchema } from "./schemas.ts";
@@ -67,6 +68,24 @@ export const membersRouter = createRouter()
       const { memberId } = c.req.valid("param");
       assertSelfOrStaff(c.var.principal, memberId);
       return c.json(await updateMember(c.var.deps, c.var.principal, memberId, c.req.valid("json")), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/members/{memberId}/pin",
+      operationId: "clearMemberPin",
+      tags: ["Members"],
+      summary: "Clear a member's PIN, locked or not (audited): the member sets a new one in the wallet",
+      description: "Staff never see or set a PIN; the member's record says only whether one is set and whether it is locked.",
+      security: bearer,
+      middleware: allow("admin"),
+      request: { params: MemberParams },
+      responses: { 204: { description: "Cleared (or there was none)" }, ...errorResponses(401, 403, 404) },
+    }),
+    async (c) => {
+      await removeMemberPin(c.var.deps, c.var.principal, c.req.valid("param").memberId);
+      return c.body(null, 204);
     },
   )
   .openapi(

@@ -25,6 +25,15 @@ function partnerOf(principal: Principal, named: string | undefined): string {
   return named;
 }
 
+/**
+ * The body an Idempotency-Key is held to, without the PIN: the key's record keeps a plain SHA-256
+ * of it, from which a 4–6 digit PIN would be found in a moment. A retry of the sale with the PIN
+ * entered again is the same request.
+ */
+function fingerprinted(body: z.infer<typeof PurchaseSchema>) {
+  return "pin" in body.card ? { ...body, card: { number: body.card.number } } : body;
+}
+
 function requireWriteScope(c: Context<AppEnv>) {
   const principal = c.var.principal;
   if (principal.role === "partner" && !principal.scopes.includes("purchases:write")) {
@@ -39,7 +48,8 @@ export const purchasesRouter = createRouter()
       path: "/v1/purchases/quote",
       tags: ["Purchases"],
       summary: "What a purchase would give — offers, points usable, points earned, payable — without recording it",
-      description: "Takes the same body as POST /v1/purchases and runs the same rules; the card token is not used up.",
+      description:
+        "Takes the same body as POST /v1/purchases and runs the same rules; the card token is not used up. A PIN sent with a typed number is checked as the purchase checks it, and counts towards its attempt limit.",
       security: bearer,
       middleware: allow("partner", "admin"),
       request: jsonBody(PurchaseSchema),
@@ -57,6 +67,8 @@ export const purchasesRouter = createRouter()
       path: "/v1/purchases",
       tags: ["Purchases"],
       summary: "Record a purchase: earn and redeem points in one atomic call",
+      description:
+        "Spending points on a typed card number needs the member's PIN (card.pin) unless the program allows it (redemption.allowTypedNumber): member_presence_required. A wrong PIN is pin_invalid; after 5 in a row it is pin_locked until the member sets a new one.",
       security: bearer,
       middleware: allow("partner", "admin"),
       request: { headers: IdempotencyHeader, ...jsonBody(PurchaseSchema) },
@@ -65,7 +77,7 @@ export const purchasesRouter = createRouter()
     async (c) => {
       const body = c.req.valid("json");
       const partnerId = partnerOf(c.var.principal, body.partnerId);
-      return idempotent(c, body, async (claim) => ({
+      return idempotent(c, fingerprinted(body), async (claim) => ({
         status: 201,
         body: await runWhereWritten(c.var.deps, "recordPurchase", { actor: c.var.principal, input: { ...body, partnerId }, claim }),
       }));

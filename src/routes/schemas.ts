@@ -1,5 +1,6 @@
 /** Request and response schemas shared by routes, exported so tests and the SDK use the same types. */
 import { z } from "@hono/zod-openapi";
+import { PIN_MAX_ATTEMPTS, PIN_PATTERN } from "../domain/pin.ts";
 
 export const BirthDateSchema = z
   .string()
@@ -68,6 +69,9 @@ export const MemberSchema = z
     consents: z.array(
       z.object({ purpose: z.string(), channel: z.string(), granted: z.boolean(), source: z.string(), recordedAt: z.string() }),
     ),
+    pin: z
+      .object({ set: z.boolean(), locked: z.boolean() })
+      .openapi({ description: `Whether the member has set a PIN for the till, and whether ${PIN_MAX_ATTEMPTS} wrong entries in a row have locked it (until the member sets a new one)` }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -117,6 +121,13 @@ export const VerifyCardSchema = z
     z.object({ cardNumber: z.string().min(1).max(32) }).strict(),
   ])
   .openapi("VerifyCard", { description: "Either the scanned QR token or a card number typed by hand" });
+
+const PinSchema = z.string().regex(PIN_PATTERN, "4 to 6 digits");
+
+export const MemberPinSchema = z
+  .object({ pin: PinSchema.openapi({ example: "583071", description: "4 to 6 digits; runs (1234), repeats (0000, 1212) and the most common PINs are refused" }) })
+  .strict()
+  .openapi("MemberPin");
 
 export const CardTokenSchema = z
   .object({ token: z.string(), expiresAt: z.string(), cardNumber: z.string() })
@@ -198,7 +209,20 @@ export const PurchaseItemSchema = z
 
 export const PurchaseSchema = z
   .object({
-    card: z.union([z.object({ token: z.string().min(1).max(2048) }).strict(), z.object({ number: z.string().min(1).max(32) }).strict()]),
+    card: z
+      .union([
+        z.object({ token: z.string().min(1).max(2048) }).strict(),
+        z
+          .object({
+            number: z.string().min(1).max(32),
+            pin: PinSchema.optional().openapi({ description: "The member's PIN, entered at the till: with a typed number, what lets the purchase spend points" }),
+          })
+          .strict(),
+      ])
+      .openapi({
+        description:
+          "The scanned QR token, or the number typed by hand. Spending points (redeemPoints, or an offer paid with points) on a typed number needs the member's PIN too, unless the program allows it (redemption.allowTypedNumber); earning needs neither",
+      }),
     receiptId: z.string().trim().min(1).max(64).regex(NO_CONTROL_CHARACTERS, "No control characters").openapi({ description: "Unique per partner, forever" }),
     storeId: z.string().trim().min(1).max(64).regex(NO_CONTROL_CHARACTERS, "No control characters").optional(),
     amountMinor: z

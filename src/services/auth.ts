@@ -7,7 +7,7 @@ import { and, count, desc, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import { members, otpCodes, settings, staffUsers } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, invalidField } from "../errors.ts";
-import { constantTimeEqual, randomSecret, sha256Hex, verifyPassword } from "../lib/crypto.ts";
+import { constantTimeEqual, randomSecret, sha256Hex, UNMATCHABLE_HASH, verifyPassword } from "../lib/crypto.ts";
 import { cryptoRandomBytes, newId } from "../lib/ids.ts";
 import { claimedType, signToken, TokenRejected, verifyToken } from "../lib/jwt.ts";
 import { toE164 } from "../lib/phone.ts";
@@ -100,12 +100,9 @@ async function issueToken(deps: Deps, typ: string, subject: string, ttlS: number
   return { token, expiresAt: new Date(expiresAtS * 1000).toISOString() };
 }
 
-// Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
-const DUMMY_HASH = "pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-
 export async function staffLogin(deps: Deps, input: { email: string; password: string }) {
   const [staff] = await deps.database.db.select().from(staffUsers).where(eq(staffUsers.email, input.email.trim().toLowerCase()));
-  const ok = await verifyPassword(input.password, staff?.passwordHash ?? DUMMY_HASH);
+  const ok = await verifyPassword(input.password, staff?.passwordHash ?? UNMATCHABLE_HASH);
   if (!staff || !ok || staff.status !== "active") {
     throw new AppError("invalid_credentials", "Email or password is wrong.");
   }

@@ -1,8 +1,9 @@
 /** Members: enrollment, reading, updating and searching. */
 import { and, desc, eq, exists, inArray, like, lt, or, sql, type SQL } from "drizzle-orm";
 import { isConstraintViolation, prepared } from "../../db/database.ts";
-import { cards, consents, memberBalances, members } from "../../db/schema.ts";
+import { cards, consents, memberBalances, memberPins, members } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
+import { PIN_MAX_ATTEMPTS } from "../domain/pin.ts";
 import { AppError, type FieldError } from "../errors.ts";
 import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { newId } from "../lib/ids.ts";
@@ -30,6 +31,7 @@ export type MemberPatch = Partial<Omit<EnrollInput, "marketingConsent" | "name">
 };
 
 type MemberRow = typeof members.$inferSelect;
+type PinStatus = { set: boolean; locked: boolean };
 type ConsentRow = typeof consents.$inferSelect;
 
 export interface MemberView {
@@ -44,6 +46,8 @@ export interface MemberView {
   tier: string;
   status: "active" | "closed";
   consents: Array<{ purpose: string; channel: string; granted: boolean; source: string; recordedAt: string }>;
+  /** Whether the member has a PIN for the till, and whether wrong entries have locked it. */
+  pin: PinStatus;
   createdAt: string;
   updatedAt: string;
 }
@@ -159,7 +163,17 @@ export async function getMember(deps: Deps, memberId: string): Promise<MemberVie
     .from(consents)
     .where(eq(consents.memberId, memberId))
     .orderBy(consents.recordedAt);
-  return toView(row, rows);
+  return toView(row, rows, (await pinStatuses(deps, [memberId])).get(memberId));
+}
+
+/** The PIN's state, never its hash, for each member that has one. */
+async function pinStatuses(deps: Deps, memberIds: string[]): Promise<Map<string, PinStatus>> {
+  if (memberIds.length === 0) return new Map();
+  const rows = await deps.database.db
+    .select({ memberId: memberPins.memberId, failedAttempts: memberPins.failedAttempts })
+    .from(memberPins)
+    .where(inArray(memberPins.memberId, memberIds));
+  return new Map(rows.map((r) => [r.memberId, { set: true, locked: r.failedAttempts >= PIN_MAX_ATTEMPTS }]));
 }
 
 /**
@@ -241,13 +255,14 @@ export async function searchMembers(deps: Deps, query: { q?: string | undefined;
   const consentRows = page.items.length
     ? await db.select().from(consents).where(inArray(consents.memberId, page.items.map((m) => m.id))).orderBy(consents.recordedAt)
     : [];
+  const pins = await pinStatuses(deps, page.items.map((m) => m.id));
   return {
-    items: page.items.map((row) => toView(row, consentRows.filter((c) => c.memberId === row.id))),
+    items: page.items.map((row) => toView(row, consentRows.filter((c) => c.memberId === row.id), pins.get(row.id))),
     nextCursor: page.nextCursor,
   };
 }
 
-function toView(row: MemberRow, consentRows: ConsentRow[]): MemberView {
+function toView(row: MemberRow, consentRows: ConsentRow[], pin: PinStatus = { set: false, locked: false }): MemberView {
   return {
     id: row.id,
     name: row.name,
@@ -266,6 +281,7 @@ function toView(row: MemberRow, consentRows: ConsentRow[]): MemberView {
       source: c.source,
       recordedAt: isoTime(c.recordedAt),
     })),
+    pin,
     createdAt: isoTime(row.createdAt),
     updatedAt: isoTime(row.updatedAt),
   };

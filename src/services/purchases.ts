@@ -15,6 +15,7 @@ import { cashRefundMinor, itemRefundMinor, refundEffect } from "../domain/refund
 import { AppError, invalidField } from "../errors.ts";
 import { newId } from "../lib/ids.ts";
 import { resolvePresentedCard } from "./card-tokens.ts";
+import { verifyMemberPin } from "./member-pins.ts";
 import type { Claim } from "./idempotency.ts";
 import { accounts, balanceOf, balanceStatement, balanceView, commitMovement, transactionStatements, withRetries } from "./ledger.ts";
 import { createLot, moveLots, planClawBack, planRestore, spendFromLots } from "./lots.ts";
@@ -43,7 +44,7 @@ export interface PurchaseItem {
 
 export interface PurchaseInput {
   partnerId: string;
-  card: { token: string } | { number: string };
+  card: { token: string } | { number: string; pin?: string | undefined };
   receiptId: string;
   storeId?: string | undefined;
   amountMinor: number;
@@ -124,7 +125,33 @@ async function preparePurchase(deps: Deps, input: PurchaseInput) {
   if (input.storeId !== undefined) await activeStoreOf(deps, input.partnerId, input.storeId);
   // A quote must not promise what the purchase would refuse: a QR token pays once.
   if (presented.tokenJti !== null && (await purchaseByCardToken(deps, presented.tokenJti))) throw cardTokenUsed();
-  return { version, program, occurredAt, ...presented, terms };
+  return { version, program, occurredAt, ...presented, terms, presence: await presenceOf(deps, input.card, presented) };
+}
+
+/**
+ * What shows that the member is at the till, which spending points needs: the QR token (minted
+ * in the member's app a minute ago), or a typed number with the member's PIN. A PIN sent is
+ * always checked — last, after the cheaper refusals, so a request refused anyway spends none of
+ * its attempts — and a quote checks it as the purchase does: a quote that did not would promise
+ * a redemption the purchase then refuses, and one that checked without counting would let a
+ * till try every PIN. The check runs here, in the task that decides the purchase (on Node's
+ * writer thread): WebCrypto's PBKDF2 runs off the event loop (Node's thread pool), so it holds up
+ * neither thread, nothing that says "verified" has to cross to the writer and be trusted, and
+ * the attempt is counted in SQL, which holds however many purchases race.
+ */
+async function presenceOf(deps: Deps, card: PurchaseInput["card"], presented: { tokenJti: string | null; member: { id: string } }) {
+  if (presented.tokenJti !== null) return "card_token" as const;
+  if (!("pin" in card) || card.pin === undefined) return "card_number" as const;
+  await verifyMemberPin(deps, presented.member.id, card.pin);
+  return "pin" as const;
+}
+
+function presenceRequired() {
+  return new AppError(
+    "member_presence_required",
+    "Spending points on a typed card number needs proof that the member is here: scan the member's QR card, or send the member's PIN with the number.",
+    { accepted: ["card.token", "card.pin"] },
+  );
 }
 
 type Prepared = Awaited<ReturnType<typeof preparePurchase>>;
@@ -159,6 +186,8 @@ async function planPurchase(deps: Deps, actor: Principal, input: PurchaseInput, 
   checkRedemption(program, input.amountMinor - discount, redeem);
   // Points spent: those redeemed as money and those paying for rewards.
   const spent = redeem + pricing.pointsCost;
+  // Earning on a typed number is what a till does every day; spending needs the member there.
+  if (spent > 0 && prep.presence === "card_number" && !program.redemption.allowTypedNumber) throw presenceRequired();
   if (spent > balance.available) throw new AppError("insufficient_points", "The member does not have that many points available.");
   const earnedBefore = await earnedSince(deps, memberId, {
     day: dayStart(occurredAt, program.utcOffsetMinutes),

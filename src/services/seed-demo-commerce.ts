@@ -10,7 +10,8 @@ import { AppError } from "../errors.ts";
 import { newId, type RandomBytes } from "../lib/ids.ts";
 import { createOffer, type OfferInput } from "./offers.ts";
 import type { Principal } from "./principal.ts";
-import { recordPurchase, refundPurchase, type PurchaseItem } from "./purchases.ts";
+import { mintCardToken } from "./card-tokens.ts";
+import { recordPurchase, refundPurchase, type PurchaseInput, type PurchaseItem } from "./purchases.ts";
 import { DAY_MS } from "../lib/time.ts";
 
 type PRNG = () => number;
@@ -113,8 +114,11 @@ interface PendingReturn {
   amountMinor: number | null;
 }
 
-export async function seedDemoCommerce(deps: Deps, input: { rand: PRNG; bytes: RandomBytes; partners: DemoPartner[]; cardNumbers: string[] }) {
-  const { rand, bytes, partners, cardNumbers } = input;
+export async function seedDemoCommerce(deps: Deps, input: { rand: PRNG; bytes: RandomBytes; partners: DemoPartner[]; cards: Array<{ number: string; memberId: string }> }) {
+  const { rand, bytes, partners, cards } = input;
+  // Members who spend points show the QR card, which a signing key signs (the CLI's seed-demo
+  // may run before the server ever did).
+  await deps.keys.ensure();
   const now = deps.clock();
   const start = now - DAYS * DAY_MS;
   let simulated = start;
@@ -139,7 +143,7 @@ export async function seedDemoCommerce(deps: Deps, input: { rand: PRNG; bytes: R
   let refunds = 0;
   const returns: PendingReturn[] = [];
   // A few members buy far more than the rest, as in any customer base (the top 20% bring most).
-  const someMember = () => cardNumbers[Math.floor(rand() ** 2.5 * cardNumbers.length)]!;
+  const someMember = () => cards[Math.floor(rand() ** 2.5 * cards.length)]!;
   for (let day = 0; day < DAYS; day++) {
     const sales = Array.from({ length: PURCHASES_PER_DAY + Math.floor(rand() * 6) }, (_, i) => {
       const partner = partners[Math.floor(rand() * partners.length)]!;
@@ -148,9 +152,11 @@ export async function seedDemoCommerce(deps: Deps, input: { rand: PRNG; bytes: R
       const redeem = rand() < 0.15 ? 100 * (1 + Math.floor(rand() * 5)) : 0;
       const wantsDrink = partner.category === "cafe" && rand() < 0.15;
       const shops = storeIds.get(partner.id) ?? [];
+      const shopper = someMember();
       return {
         partnerId: partner.id,
-        card: { number: someMember() },
+        card: { number: shopper.number },
+        shopper,
         receiptId: `D${String(day).padStart(2, "0")}-${String(i).padStart(3, "0")}`,
         ...(shops.length > 0 && { storeId: shops[Math.floor(rand() * shops.length)] }),
         currency: "KRW",
@@ -162,8 +168,15 @@ export async function seedDemoCommerce(deps: Deps, input: { rand: PRNG; bytes: R
     const fates = sales.map(() => rand());
     // The day's sales at its noon, together: they share commits as a busy day's tills would.
     simulated = start + day * DAY_MS + 3 * 3_600_000;
+    // The card is typed in, but spending points needs the member at the till: those who spend
+    // show the QR card.
+    const presented: PurchaseInput[] = await Promise.all(
+      sales.map(async ({ shopper, ...sale }) =>
+        sale.redeemPoints === undefined && sale.offerIds === undefined ? sale : { ...sale, card: { token: (await mintCardToken(sim, shopper.memberId)).token } },
+      ),
+    );
     const results = await Promise.all(
-      sales.map((sale) =>
+      presented.map((sale) =>
         recordPurchase(sim, seeder, sale, null).catch((error: unknown) => {
           // A member short of points, or a card that was blocked: a till would be told so too.
           if (error instanceof AppError) return null;

@@ -43,7 +43,7 @@ export async function seedDemo(deps: Deps) {
     return { id: newId("partner", createdAt, bytes), ...partner, createdAt, updatedAt: createdAt };
   });
   for (const row of partnerRows) statements.push(db.insert(partners).values(row));
-  const activeCards: string[] = [];
+  const activeCards: Array<{ number: string; memberId: string }> = [];
 
   for (let n = 1; n <= DEMO_MEMBER_COUNT; n++) {
     const createdAt = now - Math.floor(rand() * 700 + 1) * DAY_MS;
@@ -87,7 +87,7 @@ export async function seedDemo(deps: Deps) {
       );
     } else {
       statements.push(db.insert(cards).values({ ...card, status: fate < 0.05 ? "blocked" : "active", replacedBy: null }));
-      if (fate >= 0.05) activeCards.push(card.number);
+      if (fate >= 0.05) activeCards.push({ number: card.number, memberId: id });
     }
   }
 
@@ -95,6 +95,6 @@ export async function seedDemo(deps: Deps) {
   for (let i = 0; i < statements.length; i += 200) {
     await deps.database.atomic(statements.slice(i, i + 200));
   }
-  const commerce = await seedDemoCommerce(deps, { rand, bytes, partners: partnerRows, cardNumbers: activeCards });
+  const commerce = await seedDemoCommerce(deps, { rand, bytes, partners: partnerRows, cards: activeCards });
   return { partners: demoPartners.length, members: DEMO_MEMBER_COUNT, ...commerce };
 }

@@ -57,19 +57,28 @@ export async function expectLedgerBalanced(t: TestApp) {
   if (violations.length) throw new Error(`ledger invariants violated:\n${violations.map((v) => `${v.invariant}: ${v.subject} (${v.detail})`).join("\n")}`);
 }
 
+/**
+ * The member's QR card as a till scans it: a fresh card token (minted as the wallet mints it),
+ * the proof that the member is there which spending points needs.
+ */
+export async function scannedCard(t: TestApp, card: { memberId: string }) {
+  const { mintCardToken } = await import("../../src/services/card-tokens.ts");
+  return { token: (await mintCardToken(t.deps, card.memberId)).token };
+}
+
 let receipts = 0;
 
-/** Records a purchase through the API as a partner's till would. */
+/** Records a purchase through the API as a partner's till would: the card typed in, or scanned. */
 export async function purchase(
   t: TestApp,
   partner: { key: string },
-  card: { number: string },
+  card: { number: string } | { token: string },
   body: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ) {
   return t.call("POST", "/v1/purchases", {
     token: partner.key,
     headers,
-    body: { card: { number: card.number }, receiptId: `r-${++receipts}`, amountMinor: 10_000, currency: "KRW", ...body },
+    body: { card: "token" in card ? { token: card.token } : { number: card.number }, receiptId: `r-${++receipts}`, amountMinor: 10_000, currency: "KRW", ...body },
   });
 }

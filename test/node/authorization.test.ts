@@ -117,6 +117,16 @@ async function noPointsMoved(ctx: Ctx) {
   expect((await adminJson<{ items: unknown[] }>(ctx.w.t, "GET", `/v1/members/${id}/ledger`, 200)).items).toEqual([]);
 }
 
+/** The subject sets a PIN in the wallet, for a case to remove. */
+async function givenSubjectPin({ w, subject }: Ctx): Promise<Record<string, string>> {
+  await expectStatus(await w.t.call("PUT", "/v1/me/pin", { token: await subject.token(), body: { pin: "583071" } }), 204);
+  return {};
+}
+
+async function pinOf(ctx: Ctx) {
+  return (await adminJson<{ pin: { set: boolean; locked: boolean } }>(ctx.w.t, "GET", `/v1/members/${ctx.subject.member.id}`, 200)).pin;
+}
+
 async function cardStatus(ctx: Ctx) {
   return (await adminJson<{ status: string }>(ctx.w.t, "GET", `/v1/cards/${ctx.subject.card!.number}`, 200)).status;
 }
@@ -234,6 +244,27 @@ const matrix: Record<string, Row> = {
   "GET /v1/me/card/token": { allow: MEMBERS, ok: 200 },
   "GET /v1/me/card/qr.svg": { allow: MEMBERS, ok: 200 },
   "GET /v1/me/card/qr.png": { allow: MEMBERS, ok: 200 },
+  // The PIN: a member sets and removes only their own; an admin may only clear one.
+  "PUT /v1/me/pin": {
+    allow: MEMBERS,
+    ok: 204,
+    fresh: "member",
+    body: () => ({ pin: "583071" }),
+  },
+  "DELETE /v1/me/pin": {
+    allow: MEMBERS,
+    ok: 204,
+    fresh: "member",
+    setup: givenSubjectPin,
+    unchanged: async (ctx) => expect(await pinOf(ctx)).toEqual({ set: true, locked: false }),
+  },
+  "DELETE /v1/members/{memberId}/pin": {
+    allow: ADMINS,
+    ok: 204,
+    fresh: "member",
+    setup: givenSubjectPin,
+    unchanged: async (ctx) => expect(await pinOf(ctx)).toEqual({ set: true, locked: false }),
+  },
 
   // Partners: admins manage, staff list, a partner key reads only its own partner.
   "POST /v1/partners": {

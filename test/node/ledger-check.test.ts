@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { checkLedger } from "../../src/services/ledger-check.ts";
 import { createTestApp } from "../helpers/app.ts";
-import { expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
+import { expectStatus, givenCard, givenMember, givenPartner, purchase, scannedCard } from "../helpers/factories.ts";
 
 async function healthyLedger() {
   const t = await createTestApp();
@@ -14,7 +14,7 @@ async function healthyLedger() {
   const card = await givenCard(t, member.id);
   const partner = await givenPartner(t);
   await expectStatus(await purchase(t, partner, card, { amountMinor: 50_000 }), 201);
-  const sale = (await (await expectStatus(await purchase(t, partner, card, { amountMinor: 20_000, redeemPoints: 100 }), 201)).json()) as { purchaseId: string };
+  const sale = (await (await expectStatus(await purchase(t, partner, await scannedCard(t, card), { amountMinor: 20_000, redeemPoints: 100 }), 201)).json()) as { purchaseId: string };
   await expectStatus(await t.call("POST", `/v1/purchases/${sale.purchaseId}/refunds`, { token: partner.key, body: { amountMinor: 10_000 } }), 201);
   expect(await checkLedger(t.deps)).toEqual([]);
   return { t, memberId: member.id, purchaseId: sale.purchaseId };

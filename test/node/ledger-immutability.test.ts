@@ -3,7 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { ledgerEntries, ledgerTransactions, lotMovements, members } from "../../db/schema.ts";
 import { createTestApp } from "../helpers/app.ts";
-import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
+import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, purchase, scannedCard } from "../helpers/factories.ts";
 
 /** The messages of a failure and its causes (drizzle wraps the driver's error). */
 async function failureOf(run: Promise<unknown>): Promise<string> {
@@ -23,7 +23,7 @@ async function withMovements() {
   const card = await givenCard(t, member.id);
   const partner = await givenPartner(t);
   await expectStatus(await purchase(t, partner, card, { amountMinor: 50_000 }), 201);
-  await expectStatus(await purchase(t, partner, card, { amountMinor: 10_000, redeemPoints: 100 }), 201);
+  await expectStatus(await purchase(t, partner, await scannedCard(t, card), { amountMinor: 10_000, redeemPoints: 100 }), 201);
   return { t, member };
 }
 

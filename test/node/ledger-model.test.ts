@@ -187,6 +187,10 @@ async function runScenario(pendingDays: number, commands: Command[]) {
         earning: { ...(program.program.earning as object), pendingDays },
         expiry: { policy: "rolling_months", months: EXPIRY_MONTHS },
         expiryNoticeDays: 0,
+        // Points spent on the typed number: the model is about the ledger's arithmetic, and a
+        // replay days later must find the receipt, not an expired QR token. The proof of
+        // presence spending needs otherwise is test/node/member-pin.test.ts's subject.
+        redemption: { ...(program.program.redemption as object), allowTypedNumber: true },
         tiers: [{ code: "basic", name: "Basic", qualifyingPoints: 0, multiplierPct: 100 }],
       },
     }),

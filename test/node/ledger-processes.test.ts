@@ -32,6 +32,26 @@ async function givenProgram(agent: http.Agent, base: string) {
   return { memberId, cardNumber: card.number as string, partnerId: partner.id as string, partnerKey: key.key as string };
 }
 
+/**
+ * QR card tokens as the member's wallet mints them, after signing in with a one-time code (read
+ * from the outbox): a sale that spends points shows one, as proof that the member is there.
+ */
+async function walletTokens(agent: http.Agent, base: string, email: string, count: number): Promise<string[]> {
+  await admin(agent, base, "POST", "/v1/auth/member/start", { email }, 202);
+  const outbox = await admin(agent, base, "GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`, undefined, 200);
+  const code = /\b(\d{6})\b/.exec((outbox.items as Array<{ body: string }>)[0]!.body)![1];
+  const session = await admin(agent, base, "POST", "/v1/auth/member/verify", { email, code }, 200);
+  const tokens: string[] = [];
+  while (tokens.length < count) {
+    const batch = await Promise.all(Array.from({ length: Math.min(100, count - tokens.length) }, () => send(agent, base, "GET", "/v1/me/card/token", session.token as string)));
+    for (const reply of batch) {
+      if (reply.status !== 200) throw new Error(`GET /v1/me/card/token: ${reply.status} ${JSON.stringify(reply.body)}`);
+      tokens.push(reply.body.token as string);
+    }
+  }
+  return tokens;
+}
+
 /** The pids of the workers that logged "listening" (LOG_LEVEL=info), waiting until there are `count`. */
 async function listeningPids(server: ServerProcess, count: number, timeoutMs = 120_000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
@@ -111,9 +131,10 @@ describe("the ledger across processes", () => {
       try {
         // All four workers listening, so the primary hands connections to each of them.
         const workers = await listeningPids(server, 4);
-        const { memberId, cardNumber, partnerKey } = await givenProgram(agent, server.base);
+        const { memberId, partnerKey } = await givenProgram(agent, server.base);
         const adjusted = await admin(agent, server.base, "POST", `/v1/members/${memberId}/adjustments`, { points: 100, reason: "concurrency test float" });
         expect(adjusted.balance).toEqual({ available: 100, pending: 0 });
+        const cardTokens = await walletTokens(agent, server.base, "concurrent@example.com", 1_000);
 
         // Which worker holds which connection, sampled while the burst runs.
         const port = Number(new URL(server.base).port);
@@ -127,7 +148,7 @@ describe("the ledger across processes", () => {
           replies = await Promise.all(
             Array.from({ length: 1_000 }, (_, i) =>
               send(agent, server.base, "POST", "/v1/purchases", partnerKey, {
-                card: { number: cardNumber },
+                card: { token: cardTokens[i] },
                 receiptId: `race-${i}`,
                 amountMinor: 1,
                 currency: "KRW",

@@ -57,6 +57,7 @@ describe("enrolment", () => {
       tier: "basic",
       status: "active",
       consents: [],
+      pin: { set: false, locked: false },
       createdAt: new Date(t.clock.now).toISOString(),
       updatedAt: new Date(t.clock.now).toISOString(),
     });

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestApp, T0, type TestApp } from "../helpers/app.ts";
-import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, memberToken, purchase } from "../helpers/factories.ts";
+import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, memberToken, purchase, scannedCard } from "../helpers/factories.ts";
 
 interface Applied {
   offerId: string;
@@ -86,7 +86,8 @@ describe("a percentage offer for gold members", () => {
       conditions: { tiers: ["gold", "vip"] },
       operatorFundedBps: 5_000,
     });
-    const body = { card: { number: card.number }, amountMinor: 30_000, redeemPoints: 2_000 };
+    // The QR card: the quote leaves its token unused, the purchase spends points with it.
+    const body = { card: await scannedCard(t, card), amountMinor: 30_000, redeemPoints: 2_000 };
     const q = await json<Priced>(quote(partner, body), 200);
     expect(q).toMatchObject({ discountMinor: 5_000, pointsRedeemed: 2_000, payableMinor: 23_000, pointsUsable: 5_000 });
     expect(q.offers).toEqual([{ offerId: offer.id, name: "Test offer", kind: "percent", discountMinor: 5_000, operatorFundedMinor: 2_500, pointsCost: 0 }]);
@@ -180,9 +181,9 @@ describe("a reward paid in points", () => {
     const drink = await givenOffer({ partnerId: partner.id, name: "Free drink", reward: { kind: "points_reward", pointsCost: 3_000, rewardValueMinor: 4_500 } });
     const unnamed = await json<Priced>(purchase(t, partner, card, { amountMinor: 4_500 }), 201);
     expect(unnamed.offers).toEqual([]);
-    const sale = await json<Priced>(purchase(t, partner, card, { amountMinor: 6_000, offerIds: [drink.id] }), 201);
+    const sale = await json<Priced>(purchase(t, partner, await scannedCard(t, card), { amountMinor: 6_000, offerIds: [drink.id] }), 201);
     expect(sale).toMatchObject({ discountMinor: 4_500, pointsRedeemed: 3_000, payableMinor: 1_500, pointsEarned: 15 });
-    const again = await purchase(t, partner, card, { amountMinor: 6_000, offerIds: [drink.id] });
+    const again = await purchase(t, partner, await scannedCard(t, card), { amountMinor: 6_000, offerIds: [drink.id] });
     expect(again.status).toBe(422);
     expect(((await again.json()) as { code: string }).code).toBe("offer_not_eligible");
     expect(await json<{ available: number }>(t.call("GET", `/v1/members/${member.id}/balance`), 200)).toMatchObject({ available: 3_500 + 45 - 3_000 + 15 });

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { defaultProgram, type Program } from "../../src/domain/program.ts";
 import { createTestApp, type TestApp } from "../helpers/app.ts";
-import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
+import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, purchase, scannedCard } from "../helpers/factories.ts";
 
 const DAY = 86_400_000;
 let t: TestApp;
@@ -33,7 +33,7 @@ describe("pending days", () => {
     const res = await expectStatus(await purchase(t, partner, card, { amountMinor: 50_000 }), 201);
     expect(await res.json()).toMatchObject({ pointsEarned: 500, pointsPending: 500, balance: { available: 0, pending: 500 } });
     // Pending points cannot be spent.
-    expect((await purchase(t, partner, card, { redeemPoints: 1 })).status).toBe(422);
+    expect((await purchase(t, partner, await scannedCard(t, card), { redeemPoints: 1 })).status).toBe(422);
     t.clock.advance(6 * DAY);
     await runJobs();
     expect(await get(`/v1/members/${member.id}/balance`)).toMatchObject({ available: 0, pending: 500 });
@@ -73,7 +73,7 @@ describe("expiry", () => {
     t.clock.advance(320 * DAY); // 2027-01-16
     await expectStatus(await purchase(t, partner, card, { amountMinor: 20_000 }), 201); // expires end of 2028
     // 150 points: all 100 that expire at the end of 2027 first, then 50 of the 200 expiring in 2028.
-    await expectStatus(await purchase(t, partner, card, { amountMinor: 10_000, redeemPoints: 150 }), 201); // earns 98
+    await expectStatus(await purchase(t, partner, await scannedCard(t, card), { amountMinor: 10_000, redeemPoints: 150 }), 201); // earns 98
     const balance = await get<{ available: number; expiring: Array<{ points: number; expiresAt: string }> }>(`/v1/members/${member.id}/balance`);
     expect(balance.expiring).toEqual([{ points: 150 + 98, expiresAt: "2028-12-31T15:00:00.000Z" }]);
     expect(balance.available).toBe(248);

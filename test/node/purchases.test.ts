@@ -1,7 +1,7 @@
 /** Purchases at the till: earning, redeeming, refunds, voids, business keys and Idempotency-Key. */
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "../helpers/app.ts";
-import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
+import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, purchase, scannedCard } from "../helpers/factories.ts";
 
 interface Result {
   purchaseId: string;
@@ -40,14 +40,14 @@ describe("a purchase", () => {
   it("redeems points for part of the amount, and earns nothing on that part", async () => {
     const { card, partner } = await setup();
     await expectStatus(await purchase(t, partner, card, { amountMinor: 50_000 }), 201); // 500 points
-    const res = await expectStatus(await purchase(t, partner, card, { amountMinor: 10_000, redeemPoints: 300 }), 201);
+    const res = await expectStatus(await purchase(t, partner, await scannedCard(t, card), { amountMinor: 10_000, redeemPoints: 300 }), 201);
     expect(await res.json()).toMatchObject({ pointsRedeemed: 300, payableMinor: 9_700, pointsEarned: 97, balance: { available: 500 - 300 + 97 } });
   });
 
   it("refuses to redeem more than the member has, and moves nothing", async () => {
     const { card, partner, member } = await setup();
     await expectStatus(await purchase(t, partner, card, { amountMinor: 10_000 }), 201); // 100 points
-    const res = await purchase(t, partner, card, { amountMinor: 10_000, redeemPoints: 101 });
+    const res = await purchase(t, partner, await scannedCard(t, card), { amountMinor: 10_000, redeemPoints: 101 });
     expect(res.status).toBe(422);
     expect(((await res.json()) as { code: string }).code).toBe("insufficient_points");
     const balance = (await (await t.call("GET", `/v1/members/${member.id}/balance`)).json()) as { available: number };
@@ -68,7 +68,7 @@ describe("refunds and voids", () => {
   it("claw back earned points and restore redeemed points pro rata", async () => {
     const { card, partner, member } = await setup();
     await expectStatus(await purchase(t, partner, card, { amountMinor: 100_000 }), 201); // 1000 points
-    const p = (await (await expectStatus(await purchase(t, partner, card, { amountMinor: 40_000, redeemPoints: 400 }), 201)).json()) as Result;
+    const p = (await (await expectStatus(await purchase(t, partner, await scannedCard(t, card), { amountMinor: 40_000, redeemPoints: 400 }), 201)).json()) as Result;
     expect(p).toMatchObject({ pointsEarned: 396, balance: { available: 1000 - 400 + 396 } });
     const half = await expectStatus(await t.call("POST", `/v1/purchases/${p.purchaseId}/refunds`, { token: partner.key, body: { amountMinor: 20_000 } }), 201);
     // ₩39,600 was paid in cash and 400 points: half the sale hands back ₩19,800 and 200 points.
@@ -92,7 +92,7 @@ describe("refunds and voids", () => {
   it("turns clawed-back points that were already spent into a debt repaid from the next earnings", async () => {
     const { card, partner, member } = await setup();
     const big = (await (await expectStatus(await purchase(t, partner, card, { amountMinor: 100_000 }), 201)).json()) as Result; // 1000
-    await expectStatus(await purchase(t, partner, card, { amountMinor: 1_000, redeemPoints: 1_000 }), 201); // spends all
+    await expectStatus(await purchase(t, partner, await scannedCard(t, card), { amountMinor: 1_000, redeemPoints: 1_000 }), 201); // spends all
     const voided = await expectStatus(await t.call("POST", `/v1/purchases/${big.purchaseId}/void`, { token: partner.key }), 201);
     expect(await voided.json()).toMatchObject({ pointsClawedBack: 1000, pointsOwed: 1000, balance: { available: 0 } });
     expect(await (await t.call("GET", `/v1/members/${member.id}/balance`)).json()).toMatchObject({ available: 0, owed: 1000 });
@@ -124,9 +124,10 @@ describe("Idempotency-Key", () => {
 
   it("replays a refusal too, so a retry cannot suddenly succeed under the same key", async () => {
     const { card, partner } = await setup();
-    const refused = await purchase(t, partner, card, { receiptId: "K-4", redeemPoints: 50 }, { "idempotency-key": "k4" });
+    const scanned = await scannedCard(t, card);
+    const refused = await purchase(t, partner, scanned, { receiptId: "K-4", redeemPoints: 50 }, { "idempotency-key": "k4" });
     expect(refused.status).toBe(422);
-    const replay = await purchase(t, partner, card, { receiptId: "K-4", redeemPoints: 50 }, { "idempotency-key": "k4" });
+    const replay = await purchase(t, partner, scanned, { receiptId: "K-4", redeemPoints: 50 }, { "idempotency-key": "k4" });
     expect(replay.status).toBe(422);
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
   });

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { SettlementAmounts, SettlementPoints } from "../../src/domain/settlement.ts";
 import type { Statement as StatementOf } from "../../src/services/settlement.ts";
 import { createTestApp, T0, type TestApp } from "../helpers/app.ts";
-import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, givenStaff, memberToken, purchase } from "../helpers/factories.ts";
+import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, givenStaff, memberToken, purchase, scannedCard } from "../helpers/factories.ts";
 
 // What the API answers is what the service builds: the test reads it with the service's own types.
 type Statement = StatementOf;
@@ -41,8 +41,9 @@ async function statement(partnerId: string, month: string): Promise<Statement> {
   return JSON.parse(await statementText(partnerId, month)) as Statement;
 }
 
-async function buy(partner: { key: string }, card: { number: string }, body: Record<string, unknown>) {
-  const res = await expectStatus(await purchase(t, partner, card, body), 201);
+/** A sale at the partner's till; one that spends points scans the member's QR card, as it must. */
+async function buy(partner: { key: string }, card: { number: string; memberId: string }, body: Record<string, unknown>) {
+  const res = await expectStatus(await purchase(t, partner, body.redeemPoints ? await scannedCard(t, card) : card, body), 201);
   return (await res.json()) as { purchaseId: string; pointsEarned: number; pointsRedeemed: number };
 }
 
@@ -405,7 +406,7 @@ describe("reconciliation", () => {
       setRates(partner.id, 800 + 150 * p, 1_000 + 45 * p); // uneven rates, so rounding happens
       partners.push(partner);
     }
-    const cards: Array<{ number: string }> = [];
+    const cards: Array<{ number: string; memberId: string }> = [];
     for (let m = 0; m < MEMBERS; m++) cards.push((await givenShopper()).card);
     const setupMs = performance.now() - started;
 
@@ -416,7 +417,8 @@ describe("reconciliation", () => {
       const partner = partners[i % PARTNERS]!;
       const amountMinor = 1_000 + ((i * 7_919) % 90_001);
       const redeemPoints = i >= SALES / 2 && i % 2 === 0 ? 10 + (i % 37) : 0;
-      const res = await expectStatus(await purchase(t, partner, cards[i % MEMBERS]!, { amountMinor, redeemPoints }), 201);
+      const card = cards[i % MEMBERS]!;
+      const res = await expectStatus(await purchase(t, partner, redeemPoints ? await scannedCard(t, card) : card, { amountMinor, redeemPoints }), 201);
       return { partner, amountMinor, ...((await res.json()) as { purchaseId: string }) };
     });
     const generatedMs = performance.now() - started - setupMs;

@@ -358,6 +358,9 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["a card with both token and number", { get body() { return sale({ card: { token: "a.b.c", number: w.card.number } }); }, fields: ["card.token", "card.number"] }],
     ["a card with neither token nor number", { get body() { return sale({ card: {} }); }, fields: ["card.token", "card.number"] }],
     ["a card that is a string", { get body() { return sale({ card: w.card.number }); }, fields: ["card"] }],
+    ["a PIN of 3 digits", { get body() { return sale({ card: { number: w.card.number, pin: "583" } }); }, fields: ["card.pin"] }],
+    ["a PIN as a number", { get body() { return sale({ card: { number: w.card.number, pin: 583071 } }); }, fields: ["card.pin"] }],
+    ["a PIN with a card token (the token is proof enough)", { get body() { return sale({ card: { token: "a.b.c", pin: "583071" } }); }, fields: ["card.pin"] }],
     // The check digit is checked where a card is resolved, and named as POST /v1/cards/verify names it.
     ["a card number with a wrong check digit", { get body() { return sale({ card: { number: `${w.card.number.slice(0, 15)}${(Number(w.card.number[15]) + 1) % 10}` } }); }, fields: ["cardNumber"] }],
     ["a negative amount", { get body() { return sale({ amountMinor: -1 }); }, fields: ["amountMinor"] }],
@@ -545,7 +548,23 @@ const badInputs: Record<string, Array<[string, Bad]>> = {
     ["a partner id over 64 characters", { params: { partnerId: tooLongId }, fields: ["partnerId"] }],
   ],
   "DELETE /v1/admin/signing-keys/{kid}": [["a kid over 64 characters", { params: { kid: tooLongId }, fields: ["kid"] }]],
+
+  // The member's PIN.
+  "PUT /v1/me/pin": [
+    ["no PIN", { body: {}, fields: ["pin"] }],
+    ["a PIN of 3 digits", { body: { pin: "583" }, fields: ["pin"] }],
+    ["a PIN of 7 digits", { body: { pin: "5830719" }, fields: ["pin"] }],
+    ["a PIN with a letter", { body: { pin: "58a0" }, fields: ["pin"] }],
+    ["a PIN as a number", { body: { pin: 583071 }, fields: ["pin"] }],
+    ["a run of digits", { body: { pin: "4567" }, fields: ["pin"] }],
+    ["one digit repeated", { body: { pin: "999999" }, fields: ["pin"] }],
+    ["an unknown field", { body: { pin: "583071", currentPin: "692804" }, fields: ["currentPin"] }],
+  ],
+  "DELETE /v1/members/{memberId}/pin": [["a member id over 64 characters", { params: { memberId: tooLongId }, fields: ["memberId"] }]],
 };
+
+/** Self-service routes act on the signed-in member: they take the member's token, the rest the admin's. */
+const tokenFor = (path: string) => (/^\/v1\/me(\/|$)/.test(path) ? w.memberToken : ADMIN_TOKEN);
 
 /** Every paged list: bad limits and cursors. */
 const pageCases: Array<[string, string, string[]]> = [
@@ -581,7 +600,7 @@ describe.each(Object.entries(badInputs))("%s", (key, cases) => {
   const [method, template] = key.split(" ") as [string, string];
   it.each(cases)("rejects %s", async (_, bad) => {
     const path = fill(w, template, bad.params) + (bad.query ? `?${bad.query}` : "");
-    const res = await w.t.call(method, path, { ...(bad.headers && { headers: bad.headers }), ...(bad.body !== undefined && { body: bad.body }) });
+    const res = await w.t.call(method, path, { token: tokenFor(path), ...(bad.headers && { headers: bad.headers }), ...(bad.body !== undefined && { body: bad.body }) });
     const problem = await expectProblem(res, 400, "validation_failed");
     expect([...new Set(problem.errors?.map((e) => e.field))].sort()).toEqual([...bad.fields].sort());
     for (const error of problem.errors ?? []) expect(error.message).toMatch(/\S/);
@@ -605,7 +624,7 @@ describe.each(paged.map((o) => [o.key, o] as const))("%s paging", (_, o) => {
 
 describe.each(withBody.map((o) => [o.key, o] as const))("%s with a body that is not a JSON object", (_, o) => {
   const send = (body: string | undefined, contentType: string | null) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const headers: Record<string, string> = { authorization: `Bearer ${tokenFor(o.path)}` };
     if (contentType) headers["content-type"] = contentType;
     return Promise.resolve(w.t.app.request(fill(w, o.path), { method: o.method, headers, body }));
   };

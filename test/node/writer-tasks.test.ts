@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServerTestApp, type TestApp } from "../helpers/app.ts";
-import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, memberToken, purchase } from "../helpers/factories.ts";
+import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, memberToken, purchase, scannedCard } from "../helpers/factories.ts";
 
 let t: TestApp & { close(): Promise<void> };
 
@@ -49,7 +49,7 @@ describe("purchases run on the writer thread", () => {
     expect(resent.headers.get("content-type")).toContain("application/problem+json");
     expect(await resent.json()).toMatchObject({ code: "duplicate_receipt", purchaseId: first.purchaseId });
 
-    const overdrawn = await expectStatus(await purchase(t, partner, card, { receiptId: "w-3", redeemPoints: 1_000_000, amountMinor: 2_000_000 }), 422);
+    const overdrawn = await expectStatus(await purchase(t, partner, await scannedCard(t, card), { receiptId: "w-3", redeemPoints: 1_000_000, amountMinor: 2_000_000 }), 422);
     expect(await overdrawn.json()).toMatchObject({ code: "insufficient_points" });
 
     const wrongCurrency = await expectStatus(await purchase(t, partner, card, { receiptId: "w-4", currency: "USD" }), 400);
@@ -69,6 +69,22 @@ describe("purchases run on the writer thread", () => {
     expect(((await first.json()) as { memberId: string }).memberId).toBe(member.id);
     const again = await expectStatus(await t.call("POST", "/v1/purchases", { token: partner.key, body: { ...sale, receiptId: "q-2" } }), 409);
     expect(await again.json()).toMatchObject({ code: "card_token_used" });
+  });
+
+  it("checks a member's PIN where the purchase is decided, counting attempts however many race", async () => {
+    const partner = await givenPartner(t, "별빛문구");
+    const member = await givenMember(t);
+    const card = await givenCard(t, member.id);
+    await expectStatus(await t.call("POST", `/v1/members/${member.id}/adjustments`, { body: { points: 1_000, reason: "opening balance" } }), 201);
+    const token = await memberToken(t, member);
+    await expectStatus(await t.call("PUT", "/v1/me/pin", { token, body: { pin: "583071" } }), 204);
+    const spend = (pin?: string) => purchase(t, partner, card, { card: { number: card.number, ...(pin && { pin }) }, redeemPoints: 100 });
+    expect(await (await expectStatus(await spend(), 422)).json()).toMatchObject({ code: "member_presence_required", accepted: ["card.token", "card.pin"] });
+    expect(await (await expectStatus(await spend("583071"), 201)).json()).toMatchObject({ pointsRedeemed: 100 });
+    const codes = await Promise.all(Array.from({ length: 15 }, async () => ((await (await expectStatus(await spend("692804"), 422)).json()) as { code: string }).code));
+    expect(codes.sort()).toEqual([...Array(5).fill("pin_invalid"), ...Array(10).fill("pin_locked")]);
+    expect(await (await expectStatus(await spend("583071"), 422)).json()).toMatchObject({ code: "pin_locked" });
+    await expectLedgerBalanced(t);
   });
 
   it("rejects a task it does not know", async () => {

@@ -94,3 +94,16 @@ export async function givenPartner(name = "별빛시네마 강남") {
   );
   return { id: partner.id, key: key.key, keyId: key.id };
 }
+
+const signedIn = new Map<string, Promise<string>>();
+
+/**
+ * The member's QR card as a till scans it: a fresh card token from the wallet (the member signs
+ * in once per address), the proof of presence that spending points needs.
+ */
+export async function scannedCard(member: { email: string | null }): Promise<{ token: string }> {
+  const email = member.email!;
+  if (!signedIn.has(email)) signedIn.set(email, memberToken(email));
+  const minted = await jsonOf<{ token: string }>(await call("GET", "/v1/me/card/token", { token: await signedIn.get(email)! }), 200);
+  return { token: minted.token };
+}

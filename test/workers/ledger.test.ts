@@ -15,7 +15,7 @@ import { ledgerEntries, memberBalances, members } from "../../db/schema.ts";
 import { localDate } from "../../src/domain/expiry.ts";
 import worker, { type Env as WorkerEnv } from "../../src/worker.ts";
 import { refundRaces, runRefundRace, type Send } from "../support/refund-race.ts";
-import { call, expectStatus, givenCard, givenMember, givenPartner, jsonOf, unique, uniqueEmail, type Problem } from "./client.ts";
+import { call, expectStatus, givenCard, givenMember, givenPartner, jsonOf, scannedCard, unique, uniqueEmail, type Problem } from "./client.ts";
 
 const PARTNER_NAME = "별빛시네마 강남";
 const DAY_MS = 86_400_000;
@@ -86,11 +86,12 @@ async function givenTill() {
   return { member, card, partner };
 }
 
-function purchase(partner: Partner, card: Card, body: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+/** A sale at the till: the card typed in, or scanned (spending points needs the member there). */
+function purchase(partner: Partner, card: Card | { token: string }, body: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
   return call("POST", "/v1/purchases", {
     token: partner.key,
     headers,
-    body: { card: { number: card.number }, receiptId: `r-${unique()}`, amountMinor: 10_000, currency: "KRW", ...body },
+    body: { card: "token" in card ? { token: card.token } : { number: card.number }, receiptId: `r-${unique()}`, amountMinor: 10_000, currency: "KRW", ...body },
   });
 }
 
@@ -150,9 +151,9 @@ describe("database.atomic on D1 with raw SQL", () => {
 describe("ledger immutability on D1", () => {
   /** A purchase that earned and redeemed, so it has a transaction, entries and lot movements. */
   async function givenPurchaseWithMovements() {
-    const { member, card, partner } = await givenTill();
+    const { member, partner } = await givenTill();
     await adjust(member.id, 100, "immutability fixture");
-    const p = await jsonOf<PurchaseResult>(await purchase(partner, card, { amountMinor: 10_000, redeemPoints: 50 }), 201);
+    const p = await jsonOf<PurchaseResult>(await purchase(partner, await scannedCard(member), { amountMinor: 10_000, redeemPoints: 50 }), 201);
     expect(p).toMatchObject({ pointsRedeemed: 50, pointsEarned: 99, balance: { available: 100 - 50 + 99 } });
     const txn = await firstRow<{ id: string; description: string }>("SELECT id, description FROM ledger_transactions WHERE purchase_id = ? AND kind = 'purchase'", p.purchaseId);
     const entry = await firstRow<{ id: number; points: number }>("SELECT id, points FROM ledger_entries WHERE txn_id = ? ORDER BY id LIMIT 1", txn.id);
@@ -251,11 +252,11 @@ describe("purchases over HTTP on D1", () => {
   it("redeems for part of the amount and refuses an overdraft without moving anything", async () => {
     const { member, card, partner } = await givenTill();
     await expectStatus(await purchase(partner, card, { amountMinor: 50_000 }), 201); // 500 points
-    const redeemed = await jsonOf<PurchaseResult>(await purchase(partner, card, { amountMinor: 10_000, redeemPoints: 300 }), 201);
+    const redeemed = await jsonOf<PurchaseResult>(await purchase(partner, await scannedCard(member), { amountMinor: 10_000, redeemPoints: 300 }), 201);
     expect(redeemed).toMatchObject({ pointsRedeemed: 300, payableMinor: 9_700, pointsEarned: 97, balance: { available: 500 - 300 + 97 } });
     expect(redeemed.breakdown.at(-1)).toEqual({ rule: "redemption", points: -300, valueMinor: 300 });
 
-    const refused = await purchase(partner, card, { amountMinor: 10_000, redeemPoints: 298 });
+    const refused = await purchase(partner, await scannedCard(member), { amountMinor: 10_000, redeemPoints: 298 });
     expect(refused.status).toBe(422);
     expect(((await refused.json()) as Problem).code).toBe("insufficient_points");
     expect((await balanceOf(member.id)).available).toBe(297);
@@ -268,7 +269,7 @@ describe("purchases over HTTP on D1", () => {
     const bigReceipt = `big-${unique()}`;
     await expectStatus(await purchase(partner, card, { amountMinor: 100_000, receiptId: bigReceipt }), 201); // 1000 points
     const receipt = `mixed-${unique()}`;
-    const p = await jsonOf<PurchaseResult>(await purchase(partner, card, { amountMinor: 40_000, redeemPoints: 400, receiptId: receipt }), 201);
+    const p = await jsonOf<PurchaseResult>(await purchase(partner, await scannedCard(member), { amountMinor: 40_000, redeemPoints: 400, receiptId: receipt }), 201);
     expect(p).toMatchObject({ pointsEarned: 396, pointsRedeemed: 400, payableMinor: 39_600, balance: { available: 1000 - 400 + 396 } });
 
     const half = await jsonOf<RefundResult>(
@@ -311,7 +312,7 @@ describe("purchases over HTTP on D1", () => {
   it("turns clawed-back points already spent into a debt repaid from the next earnings", async () => {
     const { member, card, partner } = await givenTill();
     const big = await jsonOf<PurchaseResult>(await purchase(partner, card, { amountMinor: 100_000 }), 201);
-    await expectStatus(await purchase(partner, card, { amountMinor: 1_000, redeemPoints: 1_000 }), 201);
+    await expectStatus(await purchase(partner, await scannedCard(member), { amountMinor: 1_000, redeemPoints: 1_000 }), 201);
     const voided = await jsonOf<RefundResult>(await call("POST", `/v1/purchases/${big.purchaseId}/void`, { token: partner.key }), 201);
     expect(voided).toMatchObject({ pointsClawedBack: 1000, pointsOwed: 1000, balance: { available: 0 } });
     expect(await balanceOf(member.id)).toMatchObject({ available: 0, owed: 1000 });
@@ -359,8 +360,9 @@ describe("purchases over HTTP on D1", () => {
   });
 
   it("Idempotency-Key replays a refusal too", async () => {
-    const { card, partner } = await givenTill();
+    const { member, partner } = await givenTill();
     const key = `idem-${unique()}`;
+    const card = await scannedCard(member);
     const body = { receiptId: `k-${unique()}`, redeemPoints: 50 };
     const refused = await purchase(partner, card, body, { "idempotency-key": key });
     expect(refused.status).toBe(422);
@@ -375,15 +377,18 @@ describe("purchases over HTTP on D1", () => {
 
 describe("concurrent redemptions on D1", () => {
   it("60 simultaneous 1-point redemptions against 20 points: 20 succeed, 40 are refused, nothing breaks", async () => {
-    const { member, card, partner } = await givenTill();
+    const { member, partner } = await givenTill();
     await adjust(member.id, 20, "concurrency fixture");
+    // Each shows the member's QR card: spending points needs the member there.
+    const scanned: Array<{ token: string }> = [];
+    for (let i = 0; i < 60; i++) scanned.push(await scannedCard(member));
     const responses = await Promise.all(
-      Array.from({ length: 60 }, () =>
+      scanned.map((presented) =>
         exports.default.fetch(
           new Request("http://dangol.test/v1/purchases", {
             method: "POST",
             headers: { authorization: `Bearer ${partner.key}`, "content-type": "application/json" },
-            body: JSON.stringify({ card: { number: card.number }, receiptId: `c-${unique()}`, amountMinor: 1, currency: "KRW", redeemPoints: 1 }),
+            body: JSON.stringify({ card: presented, receiptId: `c-${unique()}`, amountMinor: 1, currency: "KRW", redeemPoints: 1 }),
           }),
         ),
       ),
@@ -432,10 +437,10 @@ describe("the scheduled handler (cron) on D1", () => {
 
   it("expires a lot that is due, once, with an explained ledger line", async () => {
     const member = await givenMember();
-    const card = await givenCard(member.id);
+    await givenCard(member.id);
     const partner = await givenPartner(PARTNER_NAME);
     const given = await adjust(member.id, 30, "expiry fixture");
-    await expectStatus(await purchase(partner, card, { amountMinor: 10, redeemPoints: 10 }), 201);
+    await expectStatus(await purchase(partner, await scannedCard(member), { amountMinor: 10, redeemPoints: 10 }), 201);
     expect((await balanceOf(member.id)).available).toBe(20);
 
     // D1's clock cannot move, so the lot is made due instead (point_lots is not immutable).
