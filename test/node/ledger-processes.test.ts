@@ -38,7 +38,12 @@ async function givenProgram(agent: http.Agent, base: string) {
  */
 async function walletTokens(agent: http.Agent, base: string, email: string, count: number): Promise<string[]> {
   await admin(agent, base, "POST", "/v1/auth/member/start", { email }, 202);
-  const outbox = await admin(agent, base, "GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`, undefined, 200);
+  // The code is written and sent just after start answers.
+  let outbox = await admin(agent, base, "GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`, undefined, 200);
+  for (let i = 0; i < 100 && (outbox.items as unknown[]).length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    outbox = await admin(agent, base, "GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`, undefined, 200);
+  }
   const code = /\b(\d{6})\b/.exec((outbox.items as Array<{ body: string }>)[0]!.body)![1];
   const session = await admin(agent, base, "POST", "/v1/auth/member/verify", { email, code }, 200);
   const tokens: string[] = [];

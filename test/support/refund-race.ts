@@ -92,12 +92,24 @@ async function expectReply(send: Send, status: number, method: string, path: str
 /** A member with 2,000 points who buys for 10,000 with them: the 8,000 paid in cash earns 80. */
 export async function givenRacedPurchase(send: Send, tag: string): Promise<RacedPurchase> {
   const member = await expectReply(send, 201, "POST", "/v1/members", undefined, { name: "김환불", email: `refund-race-${tag}@example.com` });
-  const card = await expectReply(send, 201, "POST", `/v1/members/${member.id}/cards`);
+  await expectReply(send, 201, "POST", `/v1/members/${member.id}/cards`);
   const partner = await expectReply(send, 201, "POST", "/v1/partners", undefined, { name: "별빛시네마 강남", category: "cinema" });
   const key = await expectReply(send, 201, "POST", `/v1/partners/${partner.id}/keys`, undefined, { name: "POS 1", scopes: ["purchases:write"] });
   await expectReply(send, 201, "POST", `/v1/members/${member.id}/adjustments`, undefined, { points: RACED.redeemPoints, reason: "refund race fixture" });
+  // Points are spent with the member's QR card, as proof that the member is at the till: the
+  // member signs in with the code from the outbox (written just after start answers) and shows it.
+  const email = member.email as string;
+  await expectReply(send, 202, "POST", "/v1/auth/member/start", undefined, { email });
+  let code: string | undefined;
+  for (let i = 0; i < 100 && !code; i++) {
+    const outbox = await expectReply(send, 200, "GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`);
+    code = /\b(\d{6})\b/.exec((outbox.items as Array<{ body: string }>)[0]?.body ?? "")?.[1];
+    if (!code) await new Promise((r) => setTimeout(r, 20));
+  }
+  const session = await expectReply(send, 200, "POST", "/v1/auth/member/verify", undefined, { email, code });
+  const shown = await expectReply(send, 200, "GET", "/v1/me/card/token", session.token as string);
   const bought = await expectReply(send, 201, "POST", "/v1/purchases", key.key, {
-    card: { number: card.number },
+    card: { token: shown.token },
     receiptId: `race-${tag}`,
     amountMinor: RACED.amountMinor,
     currency: "KRW",
