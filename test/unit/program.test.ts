@@ -49,7 +49,7 @@ describe("the default program", () => {
       utcOffsetMinutes: 540,
       expiryNoticeDays: 30,
       earning: { baseRateBps: 100, partnerRatesBps: {}, categoryMultipliersPct: {}, excludedCategories: [], caps: {}, pendingDays: 0 },
-      redemption: {},
+      redemption: { allowTypedNumber: false },
     });
   });
 });
