@@ -116,7 +116,7 @@ const SEGMENTS: Array<{ name: string; rule: Rule }> = [
 async function saveSegments(path: string) {
   const { createDeps } = await import("../src/deps.ts");
   const { parseConfig } = await import("../src/config.ts");
-  const { createSegment } = await import("../src/services/segments.ts");
+  const { createSegment } = await import("../src/services/segments/segments.ts");
   const database = openSqlite(path);
   migrateSqlite(database);
   const deps = createDeps({ config: parseConfig({ ADMIN_TOKEN: "bench-admin-token-0123456789abcdef", LOG_LEVEL: "silent" }), database });
@@ -134,7 +134,7 @@ function recomputeIn(path: string) {
   const script = `
     const { openNodeDeps } = await import("./src/node.ts");
     const { parseConfig } = await import("./src/config.ts");
-    const { recompute } = await import("./src/services/recompute.ts");
+    const { recompute } = await import("./src/services/analytics/recompute.ts");
     const { migrateSqlite } = await import("./db/sqlite.ts");
     const { deps, database } = openNodeDeps(parseConfig({ DATABASE_PATH: ${JSON.stringify(path)}, ADMIN_TOKEN: "bench-admin-token-0123456789abcdef", LOG_LEVEL: "silent" }));
     // A kept database (BENCH_DB) may predate the latest migrations.
@@ -155,7 +155,7 @@ function recomputeIn(path: string) {
 async function profileUpdateCost(path: string) {
   const { createDeps } = await import("../src/deps.ts");
   const { parseConfig } = await import("../src/config.ts");
-  const { purchaseProfileStatements } = await import("../src/services/profiles.ts");
+  const { purchaseProfileStatements } = await import("../src/store/profiles.ts");
   const database = openSqlite(path);
   const deps = createDeps({ config: parseConfig({ ADMIN_TOKEN: "bench-admin-token-0123456789abcdef", LOG_LEVEL: "silent" }), database, clock: () => NOW });
   const ids = database.sqlite.prepare("SELECT member_id FROM member_profiles LIMIT 20000").pluck().all() as string[];

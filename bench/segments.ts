@@ -14,7 +14,7 @@ import { mulberry32 } from "../src/domain/prng.ts";
 import { RFM_SEGMENTS } from "../src/domain/rfm.ts";
 import { LIFECYCLE_STAGES, type Rule } from "../src/domain/segments.ts";
 import { newId, type RandomBytes } from "../src/lib/ids.ts";
-import { createSegment, previewSegment, refreshSegment } from "../src/services/segments.ts";
+import { createSegment, previewSegment, refreshSegment } from "../src/services/segments/segments.ts";
 
 const MEMBERS = Number(process.env.MEMBERS ?? 1_000_000);
 const DAY_MS = 86_400_000;

@@ -29,7 +29,7 @@ import { segmentsRouter } from "./routes/segments.ts";
 import { statementsRouter } from "./routes/statements.ts";
 import { storesRouter } from "./routes/stores.ts";
 import { systemRouter } from "./routes/system.ts";
-import { authenticate } from "./services/auth.ts";
+import { authenticate } from "./services/auth/auth.ts";
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 

@@ -22,7 +22,7 @@ async function main(argv: string[]) {
     import("../db/sqlite.ts"),
     import("./config.ts"),
     import("./node.ts"),
-    import("./services/seed-demo.ts"),
+    import("./cli/seed/seed-demo.ts"),
   ]);
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
   const [command] = positionals;
@@ -46,7 +46,7 @@ async function main(argv: string[]) {
         return 0;
       }
       case "recompute": {
-        const { recompute } = await import("./services/recompute.ts");
+        const { recompute } = await import("./services/analytics/recompute.ts");
         // Progress for a person watching; nothing when the output goes to a file or a pipe.
         const progress = process.stderr.isTTY ? (step: string, done: number, total: number) => process.stderr.write(`\r${step} ${Math.round(done)}/${Math.round(total)}   `) : undefined;
         const result = await recompute(deps, progress);

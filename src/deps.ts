@@ -3,7 +3,7 @@ import type { Database } from "../db/database.ts";
 import type { Config } from "./config.ts";
 import { createBackground, type Background } from "./lib/background.ts";
 import { createLogger, describeError, type Logger } from "./lib/log.ts";
-import { createKeyRing, type KeyRing } from "./services/keys.ts";
+import { createKeyRing, type KeyRing } from "./lib/keys.ts";
 
 export interface DocsAssets {
   css: string;

@@ -15,9 +15,9 @@ import { type Config, parseConfig } from "./config.ts";
 import { createDeps, type Deps, type DocsAssets } from "./deps.ts";
 import { AppError, problemOf } from "./errors.ts";
 import { describeError } from "./lib/log.ts";
-import { runPointsJobs } from "./services/points-jobs.ts";
-import { recompute, recomputeLogFields } from "./services/recompute.ts";
-import { prepareInstallation } from "./services/bootstrap.ts";
+import { runPointsJobs } from "./services/points/points-jobs.ts";
+import { recompute, recomputeLogFields } from "./services/analytics/recompute.ts";
+import { prepareInstallation } from "./first-run.ts";
 
 /** The server writes through a writer thread (see db/sqlite.ts); short-lived tools need none. */
 export function openNodeDeps(config: Config, options: OpenOptions = {}) {

@@ -7,9 +7,9 @@ import { openD1 } from "../db/d1.ts";
 import { createApp, type App } from "./app.ts";
 import { parseConfig } from "./config.ts";
 import { createDeps, type Deps } from "./deps.ts";
-import { runPointsJobs } from "./services/points-jobs.ts";
-import { prepareInstallation } from "./services/bootstrap.ts";
-import { recompute, recomputeLogFields } from "./services/recompute.ts";
+import { runPointsJobs } from "./services/points/points-jobs.ts";
+import { prepareInstallation } from "./first-run.ts";
+import { recompute, recomputeLogFields } from "./services/analytics/recompute.ts";
 
 /** Must match the second cron in wrangler.toml: 03:00 in Korea. */
 const RECOMPUTE_CRON = "0 18 * * *";

@@ -9,9 +9,9 @@ import type { StartWriterTasks } from "../db/sqlite-writer.ts";
 import type { Config } from "./config.ts";
 import { createDeps, type Deps } from "./deps.ts";
 import { AppError, type ErrorCode } from "./errors.ts";
-import type { Claim } from "./services/idempotency.ts";
-import type { Principal } from "./services/principal.ts";
-import { recordPurchase, type PurchaseInput } from "./services/purchases.ts";
+import type { Claim } from "./store/idempotency.ts";
+import type { Principal } from "./domain/principal.ts";
+import { recordPurchase, type PurchaseInput } from "./services/purchases/purchases.ts";
 
 const tasks = {
   recordPurchase: (deps: Deps, args: { actor: Principal; input: PurchaseInput; claim: Claim | null }) => recordPurchase(deps, args.actor, args.input, args.claim),

@@ -1,14 +1,14 @@
 /**
  * `dangol clv fit <file>`: fits BG/NBD and Gamma-Gamma to a transaction file and, with a holdout,
  * checks the forecast against it; `--from-db` fits the purchases stored in the database instead.
- * Node only; the work is in services/clv-fit.ts and services/clv-stored.ts.
+ * Node only; the work is in domain/clv/fit.ts and services/analytics/clv-stored.ts.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
-import { fitTransactionLines, TransactionFileError, type ClvFitReport, type DateFormat } from "../services/clv-fit.ts";
-import type { StoredPurchasesFitOptions } from "../services/clv-stored.ts";
+import { fitTransactionLines, TransactionFileError, type ClvFitReport, type DateFormat } from "../domain/clv/fit.ts";
+import type { StoredPurchasesFitOptions } from "../services/analytics/clv-stored.ts";
 import { count, currencyScaleOf, delimitedFileFlags, delimiterOf, fixed, optionalColumn, optionalDate, parseCommandLine, UsageError, withDatabase, withoutByteOrderMark } from "./args.ts";
 import { createProgress } from "./progress.ts";
 
@@ -129,7 +129,7 @@ async function fit(argv: string[]): Promise<number> {
 
 /** `clv fit --from-db`: the purchase interactions in DATABASE_PATH, made at tills or imported. */
 async function fitFromDatabase(options: Omit<StoredPurchasesFitOptions, "onProgress">, json: boolean): Promise<number> {
-  const { fitStoredPurchases } = await import("../services/clv-stored.ts");
+  const { fitStoredPurchases } = await import("../services/analytics/clv-stored.ts");
   const progress = createProgress();
   const report = await withDatabase((deps) =>
     fitStoredPurchases(deps, {

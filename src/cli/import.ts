@@ -1,18 +1,18 @@
 /**
  * `dangol import members|transactions <file>`: members and purchase histories from another system's
  * export into DATABASE_PATH, read as a stream, with a report of every line not taken. Node only
- * (reads the file); the work is in services/import-members.ts and services/import-transactions.ts.
+ * (reads the file); the work is in services/imports/members.ts and services/imports/transactions.ts.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
 import { ColumnNotFoundError, type DateFormat } from "../domain/delimited.ts";
-import type { MemberImportReport } from "../services/import-members.ts";
-import type { TransactionImportReport } from "../services/import-transactions.ts";
-import type { IssueList } from "../services/imports.ts";
-import type { InteractionChannel } from "../services/interactions.ts";
-import { TransactionFileError } from "../services/clv-fit.ts";
+import type { MemberImportReport } from "../services/imports/members.ts";
+import type { TransactionImportReport } from "../services/imports/transactions.ts";
+import type { IssueList } from "../services/imports/imports.ts";
+import type { InteractionChannel } from "../services/customers/interactions.ts";
+import { TransactionFileError } from "../domain/clv/fit.ts";
 import { count, currencyScaleOf, delimitedFileFlags, delimiterOf, fixed, optionalColumn, parseCommandLine, UsageError, withDatabase, withoutByteOrderMark } from "./args.ts";
 import { createProgress } from "./progress.ts";
 
@@ -139,7 +139,7 @@ async function runImport(argv: string[]): Promise<number> {
   };
   try {
     if (transactionOptions) {
-      const { importTransactions } = await import("../services/import-transactions.ts");
+      const { importTransactions } = await import("../services/imports/transactions.ts");
       const report = await withDatabase((deps) =>
         read((lines, readFraction) =>
           importTransactions(deps, lines, {
@@ -156,7 +156,7 @@ async function runImport(argv: string[]): Promise<number> {
       console.log(values.json ? JSON.stringify({ ok: true, file: path, ...report }) : describeTransactions(file, report));
       return report.records > 0 && report.imported + report.alreadyImported === 0 ? 1 : 0;
     }
-    const { importMembers } = await import("../services/import-members.ts");
+    const { importMembers } = await import("../services/imports/members.ts");
     const report = await withDatabase((deps) =>
       read((lines, readFraction) =>
         importMembers(deps, lines, {

@@ -1,7 +1,7 @@
 /**
  * Rule segments: a marketer's condition tree over member attributes — `{all: […]}`, `{any: […]}`,
  * `{not: {…}}` and comparisons `{attr, op, value}` — validated with field paths into the tree and
- * compiled to an abstract condition that src/services/segments.ts renders as one SQL WHERE clause.
+ * compiled to an abstract condition that src/services/segments/segments.ts renders as one SQL WHERE clause.
  * Pure: no SQL text, no I/O; the clock, the program's tiers and the declared custom attributes come
  * in as arguments.
  *

@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../errors.ts";
 import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { toE164 } from "../lib/phone.ts";
-import { listOutbox } from "../services/outbox.ts";
+import { listOutbox } from "../services/outbox/outbox.ts";
 import { allow, bearer, createRouter, json, pageOf, PageQuerySchema } from "./common.ts";
 
 const OutboxMessageSchema = z

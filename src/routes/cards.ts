@@ -1,8 +1,8 @@
 /** /v1/cards: reading and managing cards, and card presentment at a partner's till. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../errors.ts";
-import { verifyPresentment } from "../services/card-tokens.ts";
-import { blockCard, findCardByNumber, getCard, replaceCard, unblockCard } from "../services/cards.ts";
+import { verifyPresentment } from "../services/cards/card-tokens.ts";
+import { blockCard, findCardByNumber, getCard, replaceCard, unblockCard } from "../services/cards/cards.ts";
 import type { Context } from "hono";
 import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, type AppEnv } from "./common.ts";
 import { CardNumberParam, CardSchema, PosSummarySchema, VerifyCardSchema } from "./schemas.ts";

@@ -3,7 +3,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Deps } from "../deps.ts";
 import { AppError, fieldErrorsOf, problemResponse } from "../errors.ts";
-import type { Principal, Role } from "../services/principal.ts";
+import type { Principal, Role } from "../domain/principal.ts";
 
 export interface AppEnv {
   Variables: {

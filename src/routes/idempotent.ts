@@ -1,9 +1,9 @@
-/** Runs a point-moving handler under its Idempotency-Key (see services/idempotency.ts). */
+/** Runs a point-moving handler under its Idempotency-Key (see store/idempotency.ts). */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError, invalidField } from "../errors.ts";
-import { answeredElsewhere, claimKey, completeWithError, releaseClaim, storedResponse, type Claim } from "../services/idempotency.ts";
-import type { Principal } from "../services/principal.ts";
+import { answeredElsewhere, claimKey, completeWithError, releaseClaim, storedResponse, type Claim } from "../store/idempotency.ts";
+import type { Principal } from "../domain/principal.ts";
 import type { AppEnv } from "./common.ts";
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;

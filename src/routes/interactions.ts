@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eventKinds, interactionKinds, InteractionEventSchema } from "../domain/interactions.ts";
 import { AppError, errorResponses } from "../errors.ts";
-import { ingestInteractions, listMemberInteractions, MAX_EVENTS_PER_CALL } from "../services/interactions.ts";
+import { ingestInteractions, listMemberInteractions, MAX_EVENTS_PER_CALL } from "../services/customers/interactions.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 
 /** Bodies of POST /v1/interactions may be this large (1,000 events); every other route keeps 64 KiB. */

@@ -2,10 +2,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, errorResponses } from "../errors.ts";
 import { qrPng, qrSvg } from "../lib/qr.ts";
-import { mintCardToken } from "../services/card-tokens.ts";
-import { removeMemberPin, setMemberPin } from "../services/member-pins.ts";
-import { getMember } from "../services/members.ts";
-import type { Principal } from "../services/principal.ts";
+import { mintCardToken } from "../services/cards/card-tokens.ts";
+import { removeMemberPin, setMemberPin } from "../services/members/pins.ts";
+import { getMember } from "../services/members/members.ts";
+import type { Principal } from "../domain/principal.ts";
 import { allow, bearer, createRouter, json, jsonBody } from "./common.ts";
 import { CardTokenSchema, MemberPinSchema, MemberSchema } from "./schemas.ts";
 

@@ -1,9 +1,9 @@
 /** /v1/members: enrollment, read, update, search, and the member's cards. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../errors.ts";
-import { issueCard, listMemberCards } from "../services/cards.ts";
-import { removeMemberPin } from "../services/member-pins.ts";
-import { enrollMember, getMember, searchMembers, updateMember } from "../services/members.ts";
+import { issueCard, listMemberCards } from "../services/cards/cards.ts";
+import { removeMemberPin } from "../services/members/pins.ts";
+import { enrollMember, getMember, searchMembers, updateMember } from "../services/members/members.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { CardSchema, EnrollMemberSchema, MemberSchema, UpdateMemberSchema } from "./schemas.ts";
 

@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { OfferConditionsSchema, OfferLimitsSchema, OfferRewardSchema } from "../domain/offers.ts";
 import { errorResponses } from "../errors.ts";
-import { createOffer, findOffer, listOffers, memberOffers, offerView, updateOffer } from "../services/offers.ts";
+import { createOffer, findOffer, listOffers, memberOffers, offerView, updateOffer } from "../services/offers/offers.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { NO_CONTROL_CHARACTERS } from "./schemas.ts";
 

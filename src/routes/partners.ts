@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../errors.ts";
-import { createPartner, createPartnerKey, getPartner, listPartnerKeys, listPartners, partnerScopes, revokePartnerKey, updatePartner } from "../services/partners.ts";
+import { createPartner, createPartnerKey, getPartner, listPartnerKeys, listPartners, partnerScopes, revokePartnerKey, updatePartner } from "../services/partners/partners.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { PartnerKeySchema, PartnerSchema } from "./schemas.ts";
 

@@ -2,10 +2,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../errors.ts";
 import { ProgramSchema } from "../domain/program.ts";
-import { checkLedger } from "../services/ledger-check.ts";
-import { runPointsJobs } from "../services/points-jobs.ts";
-import { adjustPoints, memberBalance, memberLedger, memberTier } from "../services/points.ts";
-import { currentProgram, updateProgram } from "../services/program.ts";
+import { checkLedger } from "../services/points/ledger-check.ts";
+import { runPointsJobs } from "../services/points/points-jobs.ts";
+import { adjustPoints, memberBalance, memberLedger, memberTier } from "../services/points/points.ts";
+import { currentProgram, updateProgram } from "../services/program/program.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { idempotent } from "./idempotent.ts";
 import { AdjustmentResultSchema, AdjustmentSchema, BalanceSchema, LedgerItemSchema } from "./schemas.ts";

@@ -2,8 +2,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { AppError, errorResponses, invalidField } from "../errors.ts";
-import type { Principal } from "../services/principal.ts";
-import { findPurchase, purchaseView, quotePurchase, refundPurchase } from "../services/purchases.ts";
+import type { Principal } from "../domain/principal.ts";
+import { findPurchase, purchaseView, quotePurchase, refundPurchase } from "../services/purchases/purchases.ts";
 import { runWhereWritten } from "../writer-tasks.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, type AppEnv } from "./common.ts";
 import { idempotent } from "./idempotent.ts";

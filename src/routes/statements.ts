@@ -3,8 +3,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { accepts } from "hono/accepts";
 import { AppError, errorResponses } from "../errors.ts";
 import { toCsv, type CsvField } from "../lib/csv.ts";
-import type { Principal } from "../services/principal.ts";
-import { partnerStatement, type Statement } from "../services/settlement.ts";
+import type { Principal } from "../domain/principal.ts";
+import { partnerStatement, type Statement } from "../services/partners/settlement.ts";
 import { allow, bearer, createRouter, IdParam } from "./common.ts";
 
 const StatementParams = z.object({

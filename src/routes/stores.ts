@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../errors.ts";
-import { createStore, getStore, listStores, updateStore } from "../services/stores.ts";
+import { createStore, getStore, listStores, updateStore } from "../services/partners/stores.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { StoreSchema } from "./schemas.ts";
 

@@ -52,7 +52,7 @@ export async function givenStaff(t: TestApp, role: "admin" | "marketer") {
 
 /** Fails the test with every ledger invariant that does not hold. */
 export async function expectLedgerBalanced(t: TestApp) {
-  const { checkLedger } = await import("../../src/services/ledger-check.ts");
+  const { checkLedger } = await import("../../src/services/points/ledger-check.ts");
   const violations = await checkLedger(t.deps);
   if (violations.length) throw new Error(`ledger invariants violated:\n${violations.map((v) => `${v.invariant}: ${v.subject} (${v.detail})`).join("\n")}`);
 }
@@ -62,7 +62,7 @@ export async function expectLedgerBalanced(t: TestApp) {
  * the proof that the member is there which spending points needs.
  */
 export async function scannedCard(t: TestApp, card: { memberId: string }) {
-  const { mintCardToken } = await import("../../src/services/card-tokens.ts");
+  const { mintCardToken } = await import("../../src/services/cards/card-tokens.ts");
   return { token: (await mintCardToken(t.deps, card.memberId)).token };
 }
 

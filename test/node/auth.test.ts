@@ -3,7 +3,7 @@ import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import type { Problem } from "../../src/errors.ts";
 import { signToken } from "../../src/lib/jwt.ts";
-import { ensureAdminToken, MEMBER_TOKEN_TYP, STAFF_TOKEN_TYP } from "../../src/services/auth.ts";
+import { ensureAdminToken, MEMBER_TOKEN_TYP, STAFF_TOKEN_TYP } from "../../src/services/auth/auth.ts";
 import { ADMIN_TOKEN, createTestApp, type TestApp } from "../helpers/app.ts";
 import { expectStatus, givenMember, givenPartner, givenStaff, memberToken } from "../helpers/factories.ts";
 

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { conditionalExpectedPurchases, fitBgNbd } from "../../src/domain/clv/index.ts";
-import type { ClvFitReport } from "../../src/services/clv-fit.ts";
-import { createLineParser, parseCalendarDate, splitFields } from "../../src/services/clv-fit.ts";
+import type { ClvFitReport } from "../../src/domain/clv/fit.ts";
+import { createLineParser, parseCalendarDate, splitFields } from "../../src/domain/clv/fit.ts";
 import { loadCbs } from "../helpers/cdnow.ts";
 
 interface Run {

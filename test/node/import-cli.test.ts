@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { ClvFitReport } from "../../src/services/clv-fit.ts";
-import type { MemberImportReport } from "../../src/services/import-members.ts";
-import type { TransactionImportReport } from "../../src/services/import-transactions.ts";
+import type { ClvFitReport } from "../../src/domain/clv/fit.ts";
+import type { MemberImportReport } from "../../src/services/imports/members.ts";
+import type { TransactionImportReport } from "../../src/services/imports/transactions.ts";
 import { loadRawPurchases } from "../helpers/cdnow.ts";
 
 interface Run {

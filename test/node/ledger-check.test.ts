@@ -4,7 +4,7 @@
  * app's back (dropping the immutability triggers where needed) and expects exactly its invariant.
  */
 import { describe, expect, it } from "vitest";
-import { checkLedger } from "../../src/services/ledger-check.ts";
+import { checkLedger } from "../../src/services/points/ledger-check.ts";
 import { createTestApp } from "../helpers/app.ts";
 import { expectStatus, givenCard, givenMember, givenPartner, purchase, scannedCard } from "../helpers/factories.ts";
 

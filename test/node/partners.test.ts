@@ -1,9 +1,9 @@
 /** Partners (contacts, settlement rates, suspension) and their stores, through the API. */
 import { describe, expect, it } from "vitest";
 import type { Partner, Store } from "../../src/routes/schemas.ts";
-import { BOOTSTRAP_ADMIN_ID } from "../../src/services/principal.ts";
-import { partnerTerms } from "../../src/services/partners.ts";
-import { activeStoreOf } from "../../src/services/stores.ts";
+import { BOOTSTRAP_ADMIN_ID } from "../../src/domain/principal.ts";
+import { partnerTerms } from "../../src/services/partners/partners.ts";
+import { activeStoreOf } from "../../src/services/partners/stores.ts";
 import { AppError } from "../../src/errors.ts";
 import { createTestApp, type TestApp } from "../helpers/app.ts";
 import { expectStatus, givenCard, givenMember, givenPartner, givenStaff } from "../helpers/factories.ts";

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { conditionalExpectedPurchases, customerLifetimeValue, fitBgNbd, probabilityAlive, type BgNbdCustomer } from "../../src/domain/clv/index.ts";
-import { FIT_TOLERANCES, recompute } from "../../src/services/recompute.ts";
-import { seedDemo } from "../../src/services/seed-demo.ts";
+import { FIT_TOLERANCES, recompute } from "../../src/services/analytics/recompute.ts";
+import { seedDemo } from "../../src/cli/seed/seed-demo.ts";
 import { createTestApp } from "../helpers/app.ts";
 import { expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
 

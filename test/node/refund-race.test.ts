@@ -5,8 +5,8 @@
  * and on D1 (test/workers/ledger.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LostRace } from "../../src/services/ledger.ts";
-import { planRestore } from "../../src/services/lots.ts";
+import { LostRace } from "../../src/store/ledger.ts";
+import { planRestore } from "../../src/store/lots.ts";
 import { createServerTestApp, createTestApp, type TestApp } from "../helpers/app.ts";
 import { expectStatus } from "../helpers/factories.ts";
 import { givenRacedPurchase, refundRaces, runRefundRace, type Send } from "../support/refund-race.ts";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isValidLuhn } from "../../src/domain/luhn.ts";
 import { toE164 } from "../../src/lib/phone.ts";
-import { DEMO_MEMBER_COUNT, seedDemo } from "../../src/services/seed-demo.ts";
+import { DEMO_MEMBER_COUNT, seedDemo } from "../../src/cli/seed/seed-demo.ts";
 import { createTestApp } from "../helpers/app.ts";
 import { expectLedgerBalanced, expectStatus } from "../helpers/factories.ts";
 

@@ -6,8 +6,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Problem } from "../../src/errors.ts";
-import { DEMO_MEMBER_COUNT, seedDemo } from "../../src/services/seed-demo.ts";
-import { refreshSegments, UNIT_SIZE } from "../../src/services/segments.ts";
+import { DEMO_MEMBER_COUNT, seedDemo } from "../../src/cli/seed/seed-demo.ts";
+import { refreshSegments, UNIT_SIZE } from "../../src/services/segments/segments.ts";
 import { createTestApp, T0, type TestApp } from "../helpers/app.ts";
 import { expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";
 

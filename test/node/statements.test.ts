@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { SettlementAmounts, SettlementPoints } from "../../src/domain/settlement.ts";
-import type { Statement as StatementOf } from "../../src/services/settlement.ts";
+import type { Statement as StatementOf } from "../../src/services/partners/settlement.ts";
 import { createTestApp, T0, type TestApp } from "../helpers/app.ts";
 import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, givenStaff, memberToken, purchase, scannedCard } from "../helpers/factories.ts";
 

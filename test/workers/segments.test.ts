@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { UNIT_SIZE } from "../../src/services/segments.ts";
+import { UNIT_SIZE } from "../../src/services/segments/segments.ts";
 import { call, givenMember, jsonOf, unique } from "./client.ts";
 
 describe("segments on D1", () => {

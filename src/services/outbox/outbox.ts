@@ -1,0 +1,83 @@
+/**
+ * Messages to members go through the outbox: written in the same unit as the change that causes
+ * them, then handed to a sender. The dev sender only records delivery; real channels come later.
+ */
+import { and, desc, eq, lt } from "drizzle-orm";
+import { outbox } from "../../../db/schema.ts";
+import type { Deps } from "../../deps.ts";
+import { decodeCursor, paginate } from "../../lib/cursor.ts";
+import { newId } from "../../lib/ids.ts";
+
+export interface OutgoingMessage {
+  memberId: string | null;
+  channel: "email" | "sms" | "push";
+  recipient: string;
+  subject?: string;
+  body: string;
+  kind: string;
+}
+
+export function queueMessage(deps: Deps, message: OutgoingMessage) {
+  const now = deps.clock();
+  const id = newId("message", now);
+  const statement = deps.database.db.insert(outbox).values({
+    id,
+    memberId: message.memberId,
+    channel: message.channel,
+    recipient: message.recipient,
+    subject: message.subject ?? null,
+    body: message.body,
+    kind: message.kind,
+    status: "pending",
+    createdAt: now,
+  });
+  return { id, statement };
+}
+
+/** The development sender: marks a message sent without sending it anywhere. */
+export async function deliverWithDevSender(deps: Deps, messageId: string) {
+  await deps.database.atomic([
+    deps.database.db
+      .update(outbox)
+      .set({ status: "sent", provider: "dev", sentAt: deps.clock() })
+      .where(and(eq(outbox.id, messageId), eq(outbox.status, "pending"))),
+  ]);
+}
+
+/** Delivers every pending message with the dev sender (the scheduled jobs call this). */
+export async function deliverPendingWithDevSender(deps: Deps) {
+  await deps.database.atomic([
+    deps.database.db.update(outbox).set({ status: "sent", provider: "dev", sentAt: deps.clock() }).where(eq(outbox.status, "pending")),
+  ]);
+}
+
+export async function listOutbox(deps: Deps, query: { recipient?: string | undefined; cursor?: string | undefined; limit: number }) {
+  const rows = await deps.database.db
+    .select()
+    .from(outbox)
+    .where(
+      and(
+        query.recipient ? eq(outbox.recipient, query.recipient) : undefined,
+        query.cursor ? lt(outbox.id, decodeCursor(query.cursor)) : undefined,
+      ),
+    )
+    .orderBy(desc(outbox.id))
+    .limit(query.limit + 1);
+  const page = paginate(rows, query.limit, (r) => r.id);
+  return {
+    items: page.items.map((r) => ({
+      id: r.id,
+      memberId: r.memberId,
+      channel: r.channel,
+      recipient: r.recipient,
+      subject: r.subject,
+      body: r.body,
+      kind: r.kind,
+      status: r.status,
+      provider: r.provider,
+      createdAt: new Date(r.createdAt).toISOString(),
+      sentAt: r.sentAt === null ? null : new Date(r.sentAt).toISOString(),
+    })),
+    nextCursor: page.nextCursor,
+  };
+}
