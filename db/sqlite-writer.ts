@@ -4,22 +4,8 @@
  * It also runs whole operations (tasks) beside that connection, when given a module of them.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { Database } from "./database.ts";
 import { openSqlite } from "./sqlite.ts";
-
-/**
- * A statement as sent to the writer: its text by number once the writer has been told the text
- * (statement texts repeat, so each crosses the thread boundary once, not on every purchase).
- */
-export type SentStatement = { text: number | string; params: unknown[] };
-/** What is queued during one turn of the event loop: units, tasks, and texts the writer has not seen. */
-export type WriterRequest =
-  | { units: Array<{ id: number; statements: SentStatement[] }>; tasks: Array<{ id: number; name: string; args: unknown }>; texts: Array<[number, string]> }
-  | { close: true };
-export type WriterReply = { id: number; result: unknown } | { id: number; error: { name: string; message: string; code?: string } };
-
-/** What the module named by OpenOptions.writerTasks exports. */
-export type StartWriterTasks = (database: Database, context: unknown) => (name: string, args: unknown) => Promise<unknown>;
+import type { StartWriterTasks, WriterReply, WriterRequest } from "./writer-protocol.ts";
 
 function reported(error: unknown) {
   if (!(error instanceof Error)) return { name: "Error", message: String(error) };
@@ -27,7 +13,7 @@ function reported(error: unknown) {
   return { name: error.name, message: error.message, ...(typeof code === "string" && { code }) };
 }
 
-// Imported for its types by db/sqlite.ts as well; only a worker thread has work to do here.
+// Loaded only as a worker thread's entry (db/sqlite.ts starts it by URL); elsewhere it does nothing.
 if (parentPort && workerData?.path) {
   const port = parentPort;
   // The thread's own connection, group-committed: units from the main thread and the tasks' own

@@ -9,7 +9,7 @@ import { Worker } from "node:worker_threads";
 import { isRendered, renderStatement, type Database, type Db, type Statement } from "./database.ts";
 import { createCommitQueue } from "./group-commit.ts";
 import * as schema from "./schema.ts";
-import type { SentStatement, WriterReply, WriterRequest } from "./sqlite-writer.ts";
+import type { SentStatement, WriterReply, WriterRequest } from "./writer-protocol.ts";
 
 export const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
 
@@ -68,7 +68,7 @@ export interface OpenOptions {
   writerThread?: boolean;
   /**
    * Operations the writer thread runs itself (Database.runTask): a module exporting
-   * `startWriterTasks` (see db/sqlite-writer.ts), and what it is started with.
+   * `startWriterTasks` (see db/writer-protocol.ts), and what it is started with.
    */
   writerTasks?: { module: URL; context: unknown };
 }

@@ -1,5 +1,5 @@
 /** Configuration, parsed once by the entry files from their environment. One schema, both runtimes. */
-import { z } from "zod";
+import { z } from "./lib/zod.ts";
 
 const flag = z
   .enum(["0", "1", "true", "false"])

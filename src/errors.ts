@@ -1,10 +1,9 @@
 /**
  * One error path. Services throw AppError with a code from the closed set below; they know
- * nothing of HTTP. The edge turns it into application/problem+json with the code's status.
+ * nothing of HTTP. The status of each code and the problem body are plain data here; the edge
+ * (src/routes/problem.ts) sends that body as application/problem+json and declares it in OpenAPI.
  */
-import { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
 
 const statusByCode = {
   validation_failed: 400,
@@ -63,7 +62,8 @@ export function statusOf(code: ErrorCode): (typeof statusByCode)[ErrorCode] {
   return statusByCode[code];
 }
 
-const titles: Record<number, string> = {
+/** The title of a problem body, by status. */
+export const titles: Record<number, string> = {
   400: "Bad request",
   401: "Unauthorized",
   403: "Forbidden",
@@ -106,21 +106,19 @@ function cut(text: string, max: number): string {
   return `${text.slice(0, end)}…`;
 }
 
-export const ProblemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.enum(errorCodes),
-    requestId: z.string(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-    errorsOmitted: z.number().int().optional().openapi({ description: `How many more field errors there were than the ${PROBLEM_LIMITS.maxFieldErrors} listed` }),
-  })
-  .passthrough()
-  .openapi("Problem");
-
-export type Problem = z.infer<typeof ProblemSchema>;
+/** An application/problem+json body; src/routes/problem.ts declares the same shape as ProblemSchema. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  requestId: string;
+  errors?: FieldError[] | undefined;
+  /** How many more field errors there were than the PROBLEM_LIMITS.maxFieldErrors listed. */
+  errorsOmitted?: number | undefined;
+  [extra: string]: unknown;
+}
 
 export function problemOf(error: AppError, requestId: string): Problem {
   const status = statusOf(error.code);
@@ -141,29 +139,6 @@ export function problemOf(error: AppError, requestId: string): Problem {
     code: error.code,
     requestId,
   };
-}
-
-/** Built through the context so headers set by middleware (the request id) are kept. */
-export function problemResponse(c: Context, error: AppError): Response {
-  const requestId: unknown = c.get("requestId");
-  const body = problemOf(error, typeof requestId === "string" ? requestId : "unknown");
-  return c.body(JSON.stringify(body), body.status as ContentfulStatusCode, {
-    "content-type": "application/problem+json",
-  });
-}
-
-/** OpenAPI declarations of the error responses a route can give, keyed by status. */
-export function errorResponses(...statuses: number[]) {
-  const all = [...new Set([400, 500, ...statuses])];
-  return Object.fromEntries(
-    all.map((status) => [
-      status,
-      {
-        description: titles[status] ?? "Error",
-        content: { "application/problem+json": { schema: ProblemSchema } },
-      },
-    ]),
-  );
 }
 
 /** The validation failure of one field, found by a service rather than by a request schema. */

@@ -5,7 +5,7 @@
  * main thread keeps HTTP, authentication, validation and the Idempotency-Key. Where there is no
  * writer thread (Workers, tests, tools) the same operations run in place.
  */
-import type { StartWriterTasks } from "../db/sqlite-writer.ts";
+import type { StartWriterTasks } from "../db/writer-protocol.ts";
 import type { Config } from "./config.ts";
 import { createDeps, type Deps } from "./deps.ts";
 import { AppError, type ErrorCode } from "./errors.ts";

@@ -11,7 +11,7 @@ import { ColumnNotFoundError, type DateFormat } from "../domain/delimited.ts";
 import type { MemberImportReport } from "../services/imports/members.ts";
 import type { TransactionImportReport } from "../services/imports/transactions.ts";
 import type { IssueList } from "../services/imports/imports.ts";
-import type { InteractionChannel } from "../services/customers/interactions.ts";
+import type { InteractionChannel } from "../domain/interactions.ts";
 import { TransactionFileError } from "../domain/clv/fit.ts";
 import { count, currencyScaleOf, delimitedFileFlags, delimiterOf, fixed, optionalColumn, parseCommandLine, UsageError, withDatabase, withoutByteOrderMark } from "./args.ts";
 import { createProgress } from "./progress.ts";

@@ -2,7 +2,7 @@
  * Interactions: the closed set of kinds, the channels they happen on, which of them count as a
  * contact, and the shape of an event that partners and staff send in. Pure: no database, no HTTP.
  */
-import { z } from "zod";
+import { z } from "../lib/zod.ts";
 
 /** What partners and staff may send: touch points dangol cannot see for itself. */
 export const eventKinds = [
@@ -27,6 +27,8 @@ export type InteractionKind = (typeof interactionKinds)[number];
 
 export const eventChannels = ["store", "web", "app", "call_centre", "email", "sms"] as const;
 export type EventChannel = (typeof eventChannels)[number];
+/** Where it happened; "system" for what dangol itself does (points expiring). */
+export type InteractionChannel = EventChannel | "system";
 
 /**
  * A contact is the member talking to the program or answering it — a call, a complaint, a score,

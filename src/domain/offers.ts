@@ -12,7 +12,7 @@
  * Rewards paid in points are never chosen automatically: they spend the member's points, so the
  * member (or the cashier for them) names them.
  */
-import { z } from "zod";
+import { z } from "../lib/zod.ts";
 import { DAY_MS } from "../lib/time.ts";
 
 const Id = z.string().min(1).max(64);

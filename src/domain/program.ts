@@ -3,7 +3,7 @@
  * under, so changing the rules never changes what old purchases earned or would refund.
  * Rates are in basis points (1/10,000) and multipliers in percent, so all earning maths is integer.
  */
-import { z } from "zod";
+import { z } from "../lib/zod.ts";
 
 // Bounded so that the largest purchase (10^12 minor units) earns at most 10^14 points: at 100%
 // back and 10× for both category and tier, still far inside JavaScript's exact integers.

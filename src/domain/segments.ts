@@ -9,7 +9,7 @@
  * those attributes, and every comparison on a missing value is false — `neq` and `nin` included —
  * so `{not: …}` of it is true. `exists` asks for members who have a value.
  */
-import { z } from "zod";
+import { z } from "../lib/zod.ts";
 import type { LifecycleStage } from "./clv/clv.ts";
 import { dayStart, localDate } from "./expiry.ts";
 import { RFM_SEGMENTS } from "./rfm.ts";

@@ -1,6 +1,6 @@
 /** Operator routes: the outbox and the signing key ring. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { toE164 } from "../lib/phone.ts";
 import { listOutbox } from "../services/outbox/outbox.ts";

@@ -1,6 +1,6 @@
 /** /v1/analytics: RFM, Pareto and lifetime value for marketers; /v1/jobs/recompute to refresh them. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { clvAnalytics, paretoAnalytics, rfmAnalytics } from "../services/analytics/analytics.ts";
 import { recompute } from "../services/analytics/recompute.ts";
 import { allow, bearer, createRouter, json } from "./common.ts";

@@ -1,6 +1,7 @@
 /** /v1/cards: reading and managing cards, and card presentment at a partner's till. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { AppError, errorResponses } from "../errors.ts";
+import { AppError } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { verifyPresentment } from "../services/cards/card-tokens.ts";
 import { blockCard, findCardByNumber, getCard, replaceCard, unblockCard } from "../services/cards/cards.ts";
 import type { Context } from "hono";

@@ -2,7 +2,8 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Deps } from "../deps.ts";
-import { AppError, fieldErrorsOf, problemResponse } from "../errors.ts";
+import { AppError, fieldErrorsOf } from "../errors.ts";
+import { problemResponse } from "./problem.ts";
 import type { Principal, Role } from "../domain/principal.ts";
 
 export interface AppEnv {

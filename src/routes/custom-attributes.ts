@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { CUSTOM_ATTRIBUTE_TYPES, CUSTOM_KEY_PATTERN, MAX_TEXT_VALUE } from "../domain/segments.ts";
-import { errorResponses } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { declareCustomAttribute, listCustomAttributes, memberAttributesOf, setMemberAttributes } from "../services/members/custom-attributes.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody } from "./common.ts";
 import { NO_CONTROL_CHARACTERS } from "./schemas.ts";

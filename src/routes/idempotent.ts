@@ -1,8 +1,8 @@
-/** Runs a point-moving handler under its Idempotency-Key (see store/idempotency.ts). */
+/** Runs a point-moving handler under its Idempotency-Key (see services/idempotency/keys.ts). */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError, invalidField } from "../errors.ts";
-import { answeredElsewhere, claimKey, completeWithError, releaseClaim, storedResponse, type Claim } from "../store/idempotency.ts";
+import { answeredElsewhere, claimKey, completeWithError, releaseClaim, storedResponse, type Claim } from "../services/idempotency/keys.ts";
 import type { Principal } from "../domain/principal.ts";
 import type { AppEnv } from "./common.ts";
 

@@ -1,7 +1,8 @@
 /** /v1/interactions: events partners and staff send in; /v1/members/{memberId}/interactions: a member's history. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { eventKinds, interactionKinds, InteractionEventSchema } from "../domain/interactions.ts";
-import { AppError, errorResponses } from "../errors.ts";
+import { AppError } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { ingestInteractions, listMemberInteractions, MAX_EVENTS_PER_CALL } from "../services/customers/interactions.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 

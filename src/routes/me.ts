@@ -1,6 +1,7 @@
 /** /v1/me: the signed-in member's own record and QR card. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { AppError, errorResponses } from "../errors.ts";
+import { AppError } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { qrPng, qrSvg } from "../lib/qr.ts";
 import { mintCardToken } from "../services/cards/card-tokens.ts";
 import { removeMemberPin, setMemberPin } from "../services/members/pins.ts";

@@ -1,6 +1,6 @@
 /** /v1/members: enrollment, read, update, search, and the member's cards. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { issueCard, listMemberCards } from "../services/cards/cards.ts";
 import { removeMemberPin } from "../services/members/pins.ts";
 import { enrollMember, getMember, searchMembers, updateMember } from "../services/members/members.ts";

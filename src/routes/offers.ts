@@ -1,7 +1,7 @@
 /** /v1/offers: partners' and the operator's offers; /v1/members/{memberId}/offers: what a member can use now. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { OfferConditionsSchema, OfferLimitsSchema, OfferRewardSchema } from "../domain/offers.ts";
-import { errorResponses } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { createOffer, findOffer, listOffers, memberOffers, offerView, updateOffer } from "../services/offers/offers.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { NO_CONTROL_CHARACTERS } from "./schemas.ts";

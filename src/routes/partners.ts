@@ -3,7 +3,7 @@
  * A partner key sees only its own partner; another partner is a 404, as if it did not exist.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { createPartner, createPartnerKey, getPartner, listPartnerKeys, listPartners, partnerScopes, revokePartnerKey, updatePartner } from "../services/partners/partners.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { PartnerKeySchema, PartnerSchema } from "./schemas.ts";

@@ -1,6 +1,6 @@
 /** A member's points: balance, explainable history, operator adjustments; the program's rules. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { ProgramSchema } from "../domain/program.ts";
 import { checkLedger } from "../services/points/ledger-check.ts";
 import { runPointsJobs } from "../services/points/points-jobs.ts";

@@ -1,6 +1,7 @@
 /** /v1/members/{memberId}/profile: the customer 360 view, audited for every staff read. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, invalidField } from "../errors.ts";
+import { invalidField } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { customer360, profileReadReasons } from "../services/customers/customer-360.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json } from "./common.ts";
 import { OfferSchema } from "./offers.ts";

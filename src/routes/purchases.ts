@@ -1,7 +1,8 @@
 /** /v1/purchases: a partner's till records sales that earn and redeem points, and refunds them. */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { AppError, errorResponses, invalidField } from "../errors.ts";
+import { AppError, invalidField } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import type { Principal } from "../domain/principal.ts";
 import { findPurchase, purchaseView, quotePurchase, refundPurchase } from "../services/purchases/purchases.ts";
 import { runWhereWritten } from "../writer-tasks.ts";

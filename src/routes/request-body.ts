@@ -5,7 +5,8 @@
  * stream again.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { AppError, problemResponse } from "../errors.ts";
+import { AppError } from "../errors.ts";
+import { problemResponse } from "./problem.ts";
 import { checkJsonBounds } from "../lib/json-limits.ts";
 import type { AppEnv } from "./common.ts";
 

@@ -1,7 +1,7 @@
 /** /v1/segments: rule segments — preview, save, read, change, refresh — for admins and marketers. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { CUSTOM_ATTRIBUTE_TYPES, MAX_RULE_DEPTH, MAX_RULE_NODES, RuleSchema, SEGMENT_ATTRIBUTES, SEGMENT_OPS, opsFor } from "../domain/segments.ts";
-import { errorResponses } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { createSegment, findSegment, listSegmentMembers, listSegments, previewSegment, refreshSegment, segmentView, updateSegment } from "../services/segments/segments.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { NO_CONTROL_CHARACTERS } from "./schemas.ts";

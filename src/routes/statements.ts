@@ -1,7 +1,8 @@
 /** Monthly settlement statements per partner: JSON, or CSV for the accounts department. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { accepts } from "hono/accepts";
-import { AppError, errorResponses } from "../errors.ts";
+import { AppError } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { toCsv, type CsvField } from "../lib/csv.ts";
 import type { Principal } from "../domain/principal.ts";
 import { partnerStatement, type Statement } from "../services/partners/settlement.ts";

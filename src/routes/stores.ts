@@ -3,7 +3,7 @@
  * partner key reads its own partner's only (another partner's are a 404, as if they did not exist).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../errors.ts";
+import { errorResponses } from "./problem.ts";
 import { createStore, getStore, listStores, updateStore } from "../services/partners/stores.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
 import { StoreSchema } from "./schemas.ts";

@@ -6,7 +6,7 @@ import type { Deps } from "../deps.ts";
 import type { Program } from "../domain/program.ts";
 import { evaluateTier, TIER_TERM_MS } from "../domain/tiers.ts";
 import { newId } from "../lib/ids.ts";
-import { recordedInteractionStatements } from "../services/customers/interactions.ts";
+import { recordedInteractionStatements } from "./interactions.ts";
 
 export interface MemberTier {
   memberId: string;

@@ -145,7 +145,7 @@ describe("offers on a purchase", () => {
 
 describe("a key in flight", () => {
   it("is refused with 409 while its first request runs, and free again when it ends without an answer", async () => {
-    const { claimKey, releaseClaim } = await import("../../src/store/idempotency.ts");
+    const { claimKey, releaseClaim } = await import("../../src/services/idempotency/keys.ts");
     t = await createTestApp();
     const id = { scope: "partner:p1", route: "POST /v1/purchases", key: "k-flight", body: { a: 1 } };
     const first = await claimKey(t.deps, id);

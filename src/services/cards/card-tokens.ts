@@ -15,7 +15,7 @@ import { cryptoRandomBytes } from "../../lib/ids.ts";
 import { signToken, TokenRejected, verifyToken, type VerifyFailure } from "../../lib/jwt.ts";
 import { activeCardOf, findCardById, findCardByNumber } from "./cards.ts";
 import { balanceOf } from "../../store/ledger.ts";
-import { recordedInteractionStatements } from "../customers/interactions.ts";
+import { recordedInteractionStatements } from "../../store/interactions.ts";
 import { findMemberRow } from "../members/members.ts";
 import { memberOffers } from "../offers/offers.ts";
 import type { Principal } from "../../domain/principal.ts";

@@ -6,7 +6,7 @@
  */
 import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
 import type { z } from "zod";
-import { isConstraintViolation, rendered, type RenderedStatement, type Statement } from "../../../db/database.ts";
+import { isConstraintViolation, type Statement } from "../../../db/database.ts";
 import { interactions, members } from "../../../db/schema.ts";
 import { frozenClock, type Deps } from "../../deps.ts";
 import { InteractionEventSchema, isContact, SCORE_ATTRIBUTE, type InteractionEvent, type InteractionKind } from "../../domain/interactions.ts";
@@ -14,64 +14,9 @@ import { AppError, fieldErrorsOf, invalidField, PROBLEM_LIMITS, type FieldError 
 import { decodeCursor, paginate } from "../../lib/cursor.ts";
 import { newId } from "../../lib/ids.ts";
 import { isoTime } from "../../lib/time.ts";
-import { rowsForValues } from "../imports/imports.ts";
 import type { Principal } from "../../domain/principal.ts";
-import { contactProfileStatements, interactionTotalsStatement, type InteractionTotals } from "../../store/profiles.ts";
-
-/** Where it happened; "system" for what dangol itself does (points expiring). */
-export type InteractionChannel = "store" | "web" | "app" | "call_centre" | "email" | "sms" | "system";
-
-export interface NewInteraction {
-  memberId: string;
-  kind: string;
-  channel: InteractionChannel;
-  partnerId?: string | null;
-  storeId?: string | null;
-  amountMinor?: number | null;
-  /** A number, or SQL evaluated when the unit runs (points that expired). */
-  points?: number | RenderedStatement | null;
-  reference?: string | null;
-  attributes?: Record<string, unknown>;
-  occurredAt: number;
-}
-
-/** The columns an interaction is written with: its id, its member, then interactionFields. */
-const INTERACTION_COLUMNS: RenderedStatement = {
-  sql: "id, member_id, kind, channel, partner_id, store_id, amount_minor, points, reference, attributes, occurred_at, created_at",
-  params: [],
-};
-
-/** Everything an interaction row holds after its id and member, in INTERACTION_COLUMNS' order. */
-function interactionFields(interaction: Omit<NewInteraction, "memberId">, now: number): RenderedStatement {
-  return rendered`${interaction.kind}, ${interaction.channel}, ${interaction.partnerId ?? null}, ${interaction.storeId ?? null}, ${interaction.amountMinor ?? null},
-                  ${interaction.points ?? null}, ${interaction.reference ?? null}, ${interaction.attributes ? JSON.stringify(interaction.attributes) : null},
-                  ${interaction.occurredAt}, ${now}`;
-}
-
-export function interactionStatement(deps: Deps, interaction: NewInteraction): Statement {
-  const now = deps.clock();
-  return rendered`INSERT INTO interactions (${INTERACTION_COLUMNS}) VALUES (${newId("interaction", now)}, ${interaction.memberId}, ${interactionFields(interaction, now)})`;
-}
-
-/**
- * The same interaction for each of many members (a segment's entries or exits), in one statement
- * whatever their number: the members and their new interaction ids travel as one JSON parameter,
- * since D1 binds at most 100 per statement.
- */
-export function memberInteractionsStatement(deps: Deps, memberIds: readonly string[], interaction: Omit<NewInteraction, "memberId">): Statement {
-  const now = deps.clock();
-  const rows = JSON.stringify(memberIds.map((memberId) => [newId("interaction", now), memberId]));
-  return rendered`INSERT INTO interactions (${INTERACTION_COLUMNS})
-                  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${interactionFields(interaction, now)} FROM json_each(${rows})`;
-}
-
-/**
- * An interaction other than a purchase, refund or expiry (an enrolment, a card scan, a tier
- * change) with its share of the profile: for the statement list of the unit that caused it.
- */
-export function recordedInteractionStatements(deps: Deps, interaction: NewInteraction & { kind: InteractionKind }): Statement[] {
-  return [interactionStatement(deps, interaction), ...contactProfileStatements(deps, { memberId: interaction.memberId, at: interaction.occurredAt, isContact: isContact(interaction.kind) })];
-}
+import { interactionTotalsStatement, type InteractionTotals } from "../../store/profiles.ts";
+import { rowsForValues } from "../../store/rows-for-values.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Ingesting events in batches.

@@ -7,11 +7,12 @@
  * external_id = the source's member id. The UNIQUE (source, external_id) index on interactions then
  * guarantees one member per external id, even when two imports race.
  */
-import { sql, type SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Statement } from "../../../db/database.ts";
 import type { Deps } from "../../deps.ts";
 import { newId } from "../../lib/ids.ts";
-import type { Gender } from "../members/members.ts";
+import type { Gender } from "../../domain/members.ts";
+import { rowsForValues } from "../../store/rows-for-values.ts";
 import { contactProfileStatements } from "../../store/profiles.ts";
 
 export const MEMBER_IMPORT_SOURCE = "import:members";
@@ -54,16 +55,6 @@ export function createIssueList(max: number) {
       return list;
     },
   };
-}
-
-/**
- * Rows of `query` for a set of values passed as one JSON parameter (D1 binds at most 100 per
- * statement): `query` receives `(SELECT value FROM json_each(?))` to use after IN.
- */
-export async function rowsForValues<Row>(deps: Deps, values: Iterable<string>, query: (list: SQL) => SQL): Promise<Row[]> {
-  const list = [...new Set(values)];
-  if (list.length === 0) return [];
-  return (await deps.database.db.all(query(sql`(SELECT value FROM json_each(${JSON.stringify(list)}))`))) as Row[];
 }
 
 export interface LinkedMember {

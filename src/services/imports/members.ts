@@ -7,7 +7,7 @@
  * interaction (see imports.ts). No runtime here: the lines come from any (async) iterable.
  */
 import { sql } from "drizzle-orm";
-import { z } from "zod";
+import { z } from "../../lib/zod.ts";
 import { isConstraintViolation, type Statement } from "../../../db/database.ts";
 import { frozenClock, type Deps } from "../../deps.ts";
 import {
@@ -29,7 +29,7 @@ import {
   type ImportedMember,
   type IssueList,
 } from "./imports.ts";
-import type { Gender } from "../members/members.ts";
+import type { Gender } from "../../domain/members.ts";
 
 export type MemberColumn = "id" | "name" | "email" | "phone" | "birth-date" | "gender" | "region";
 

@@ -24,13 +24,13 @@ import {
   enrolImportedStatements,
   linkedMembers,
   placeholderEmail,
-  rowsForValues,
   TRANSACTION_IMPORT_SOURCE,
   type ImportedMember,
   type IssueList,
 } from "./imports.ts";
-import type { InteractionChannel } from "../customers/interactions.ts";
+import type { InteractionChannel } from "../../domain/interactions.ts";
 import { purchaseProfileStatements } from "../../store/profiles.ts";
+import { rowsForValues } from "../../store/rows-for-values.ts";
 import { currentProgram } from "../program/program.ts";
 
 /** The affinity subject ("partner:import", "category:import") of history that names no partner. */

@@ -8,12 +8,10 @@ import { AppError, type FieldError } from "../../errors.ts";
 import { decodeCursor, paginate } from "../../lib/cursor.ts";
 import { newId } from "../../lib/ids.ts";
 import { toE164 } from "../../lib/phone.ts";
-import { recordedInteractionStatements } from "../customers/interactions.ts";
+import type { ConsentChannel, Gender } from "../../domain/members.ts";
 import type { Principal } from "../../domain/principal.ts";
+import { recordedInteractionStatements } from "../../store/interactions.ts";
 import { isoTime } from "../../lib/time.ts";
-
-export type Gender = "female" | "male" | "other" | "undisclosed";
-export type ConsentChannel = "email" | "sms" | "push";
 
 export interface EnrollInput {
   name: string;

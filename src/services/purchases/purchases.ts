@@ -25,7 +25,7 @@ import { earnedSince, tierStatements } from "../../store/tiers.ts";
 import { TIER_TERM_MS } from "../../domain/tiers.ts";
 import { findMemberRow } from "../members/members.ts";
 import { partnerTerms } from "../partners/partners.ts";
-import { interactionStatement } from "../customers/interactions.ts";
+import { interactionStatement } from "../../store/interactions.ts";
 import { purchaseProfileStatements, refundProfileStatements } from "../../store/profiles.ts";
 import { activeStoreOf } from "../partners/stores.ts";
 import { offerOf, offerRefundStatements, offersAt, offersOfPurchase, offerUseStatements, usesAround } from "../offers/offers.ts";

@@ -32,7 +32,7 @@ import { newId } from "../../lib/ids.ts";
 import { isoTime } from "../../lib/time.ts";
 import { auditStatement } from "../../store/audit.ts";
 import { customAttributeCatalog } from "../members/custom-attributes.ts";
-import { memberInteractionsStatement } from "../customers/interactions.ts";
+import { memberInteractionsStatement } from "../../store/interactions.ts";
 import type { Principal } from "../../domain/principal.ts";
 import { currentProgram } from "../program/program.ts";
 
