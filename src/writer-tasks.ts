@@ -11,7 +11,8 @@ import { createDeps, type Deps } from "./deps.ts";
 import { AppError, type ErrorCode } from "./errors.ts";
 import type { Claim } from "./store/idempotency.ts";
 import type { Principal } from "./domain/principal.ts";
-import { recordPurchase, type PurchaseInput } from "./services/purchases/purchases.ts";
+import type { PurchaseInput } from "./services/purchases/plan.ts";
+import { recordPurchase } from "./services/purchases/record.ts";
 
 const tasks = {
   recordPurchase: (deps: Deps, args: { actor: Principal; input: PurchaseInput; claim: Claim | null }) => recordPurchase(deps, args.actor, args.input, args.claim),

@@ -11,7 +11,9 @@ import { newId, type RandomBytes } from "../../lib/ids.ts";
 import { createOffer, type OfferInput } from "../../services/offers/offers.ts";
 import type { Principal } from "../../domain/principal.ts";
 import { mintCardToken } from "../../services/cards/card-tokens.ts";
-import { recordPurchase, refundPurchase, type PurchaseInput, type PurchaseItem } from "../../services/purchases/purchases.ts";
+import type { PurchaseInput, PurchaseItem } from "../../services/purchases/plan.ts";
+import { recordPurchase } from "../../services/purchases/record.ts";
+import { refundPurchase } from "../../services/purchases/refund.ts";
 import { DAY_MS } from "../../lib/time.ts";
 
 type PRNG = () => number;
