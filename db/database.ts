@@ -29,11 +29,6 @@ export interface Database {
    * Resolves to the rows each statement changed, so a conditional UPDATE can tell it lost a race.
    */
   atomic(statements: Statement[]): Promise<number[]>;
-  /**
-   * Runs a named operation where the writes are committed: on the Node server, the writer thread
-   * (see db/sqlite.ts). Absent elsewhere, where callers run the operation in place.
-   */
-  runTask?(name: string, args: unknown): Promise<unknown>;
 }
 
 /** A statement as SQL text and driver values, ready for a binding or another thread. */

@@ -17,6 +17,11 @@ const STATEMENT_CACHE_SIZE = 512;
 
 export interface SqliteDatabase extends Database {
   readonly sqlite: BetterSqlite3.Database;
+  /**
+   * Runs a named operation on the writer thread, beside the connection that commits it (see
+   * OpenOptions.writerTasks). Only a database opened with a writer thread and its tasks has it.
+   */
+  runTask?(name: string, args: unknown): Promise<unknown>;
   /** Commits what is queued, then closes the file (and the writer thread, if any). */
   close(): Promise<void>;
 }

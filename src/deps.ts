@@ -10,6 +10,14 @@ export interface DocsAssets {
   js: string;
 }
 
+/**
+ * Where point movements run when not here (src/services/movements.ts): the Node server's writer
+ * thread, posted a movement's name and its arguments (plain data: a principal, an input, a claim).
+ */
+export interface MovementWriter {
+  run(name: string, args: unknown): Promise<unknown>;
+}
+
 export interface Deps {
   config: Config;
   database: Database;
@@ -21,6 +29,8 @@ export interface Deps {
   background: Background;
   /** Swagger UI assets served from the package on Node; on Workers the docs page uses a CDN. */
   docsAssets?: DocsAssets;
+  /** Absent on D1, in tests and in tools: movements run in place. */
+  writer?: MovementWriter;
 }
 
 /** Wires the runtime-independent parts once, for both entries and the tests. */
@@ -30,6 +40,7 @@ export function createDeps(input: {
   clock?: () => number;
   logWriter?: (line: string) => void;
   docsAssets?: DocsAssets;
+  writer?: MovementWriter;
 }): Deps {
   const clock = input.clock ?? (() => Date.now());
   const logger = createLogger(input.config.LOG_LEVEL, input.logWriter);
@@ -41,6 +52,7 @@ export function createDeps(input: {
     background: createBackground((error) => logger.error("background task failed", { error: describeError(error) })),
     keys: createKeyRing({ database: input.database, clock, externalPrivateJwk: input.config.SIGNING_KEY }),
     ...(input.docsAssets && { docsAssets: input.docsAssets }),
+    ...(input.writer && { writer: input.writer }),
   };
 }
 

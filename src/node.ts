@@ -15,7 +15,7 @@ import { type Config, parseConfig } from "./config.ts";
 import { createDeps, type Deps, type DocsAssets } from "./deps.ts";
 import { AppError, problemOf } from "./errors.ts";
 import { describeError } from "./lib/log.ts";
-import { runPointsJobs } from "./services/points/points-jobs.ts";
+import { move } from "./services/movements.ts";
 import { recompute, recomputeLogFields } from "./services/analytics/recompute.ts";
 import { prepareInstallation } from "./first-run.ts";
 
@@ -24,7 +24,8 @@ export function openNodeDeps(config: Config, options: OpenOptions = {}) {
   if (config.DATABASE_PATH !== ":memory:") mkdirSync(dirname(config.DATABASE_PATH), { recursive: true });
   const database = openSqlite(config.DATABASE_PATH, options);
   const docsAssets = loadDocsAssets();
-  const deps = createDeps({ config, database, ...(docsAssets && { docsAssets }) });
+  const writer = database.runTask && { run: database.runTask };
+  const deps = createDeps({ config, database, ...(docsAssets && { docsAssets }), ...(writer && { writer }) });
   return { deps, database };
 }
 
@@ -129,7 +130,7 @@ function scheduleJob(deps: Deps, name: string, seconds: number, run: () => Promi
 /** The points jobs every few minutes; the recompute (scores, models, segments) daily by default. */
 function scheduleJobs(deps: Deps, config: Config) {
   return [
-    scheduleJob(deps, "points jobs", config.POINTS_JOB_INTERVAL_SECONDS, () => runPointsJobs(deps)),
+    scheduleJob(deps, "points jobs", config.POINTS_JOB_INTERVAL_SECONDS, () => move(deps, "runPointsJobs", {})),
     scheduleJob(deps, "recompute", config.RECOMPUTE_INTERVAL_SECONDS, async () => recomputeLogFields(await recompute(deps))),
   ];
 }

@@ -7,7 +7,7 @@ import { openD1 } from "../db/d1.ts";
 import { createApp, type App } from "./app.ts";
 import { parseConfig } from "./config.ts";
 import { createDeps, type Deps } from "./deps.ts";
-import { runPointsJobs } from "./services/points/points-jobs.ts";
+import { move } from "./services/movements.ts";
 import { prepareInstallation } from "./first-run.ts";
 import { recompute, recomputeLogFields } from "./services/analytics/recompute.ts";
 
@@ -50,7 +50,7 @@ export default {
     if (controller.cron === RECOMPUTE_CRON) {
       ctx.waitUntil(recompute(deps).then((summary) => deps.logger.info("recompute", recomputeLogFields(summary))));
     } else {
-      ctx.waitUntil(runPointsJobs(deps).then((report) => deps.logger.info("points jobs", { ...report })));
+      ctx.waitUntil(move(deps, "runPointsJobs", {}).then((report) => deps.logger.info("points jobs", { ...report })));
     }
   },
 };

@@ -1,9 +1,12 @@
-/** Runs a point-moving handler under its Idempotency-Key (see services/idempotency/keys.ts). */
-import type { Context } from "hono";
+/** Point movements under their Idempotency-Key (see services/idempotency/keys.ts and services/movements.ts). */
+import { z } from "@hono/zod-openapi";
+import type { Context, TypedResponse } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { JSONParsed } from "hono/utils/types";
 import { AppError, invalidField } from "../errors.ts";
 import { answeredElsewhere, claimKey, completeWithError, releaseClaim, storedResponse, type Claim } from "../services/idempotency/keys.ts";
 import type { Principal } from "../domain/principal.ts";
+import { move, type MovementArgs, type MovementName, type MovementResult } from "../services/movements.ts";
 import type { AppEnv } from "./common.ts";
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -25,37 +28,58 @@ function scopeOf(principal: Principal): string {
   }
 }
 
-function send(c: Context<AppEnv>, status: number, body: string, replayed: boolean): never {
+/** The Idempotency-Key header, declared once for every operation that honours it. */
+export const IdempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .optional()
+    .openapi({ param: { name: "idempotency-key", in: "header" }, description: "Makes retries safe: the same key and body get the stored response (1–255 visible ASCII characters, kept 24 hours)" }),
+});
+
+/**
+ * What the client is sent: the movement's result, whose balance is never null — under a key the
+ * answer is the stored one, its balance read inside the movement's unit (store/ledger.ts
+ * commitMovement), and the verb leaves it null rather than read it twice. The route's response
+ * schema is checked against this type.
+ */
+type Answer<N extends MovementName> = MovementResult<N> extends { balance: infer B } ? Omit<MovementResult<N>, "balance"> & { balance: NonNullable<B> } : MovementResult<N>;
+type Sent<N extends MovementName, S extends ContentfulStatusCode> = Response & TypedResponse<JSONParsed<Answer<N>>, S, "json">;
+
+function send<N extends MovementName, S extends ContentfulStatusCode>(c: Context<AppEnv>, status: number, body: string, replayed: boolean): Sent<N, S> {
   return c.body(body, status as ContentfulStatusCode, {
     "content-type": status >= 400 ? "application/problem+json" : "application/json",
     ...(replayed && { "idempotent-replayed": "true" }),
-  }) as never;
+  }) as unknown as Sent<N, S>;
 }
 
 /**
- * Without the header the handler simply runs (the business keys still stop double earning).
+ * Runs a point movement (services/movements.ts) where it is committed, under the request's
+ * Idempotency-Key: the one route helper that claims the key, dispatches, and replays the stored
+ * answer. The answer itself is stored by the movement, in its own unit, so a movement and its
+ * answer commit together or not at all.
+ *
+ * Without the header the movement simply runs (the business keys still stop double earning).
  * With it: a replay returns the stored status and body; a refusal is stored so that a retry gets
  * the same answer; invalid input or an unexpected failure frees the key for a retry.
  */
-// The result is typed `never` so a route may return it where its declared response type is
-// expected: the body is the handler's own (or its stored replay), not something this builds.
-export async function idempotent(c: Context<AppEnv>, body: unknown, run: (claim: Claim | null) => Promise<{ status: number; body: unknown }>): Promise<never> {
+export async function moved<N extends MovementName, S extends 200 | 201>(
+  c: Context<AppEnv>,
+  movement: { name: N; args: Omit<MovementArgs<N>, "claim">; status: S; fingerprint: unknown },
+): Promise<Sent<N, S>> {
+  const { deps, principal } = c.var;
+  const run = (claim: Claim | null) => move(deps, movement.name, { ...movement.args, claim } as MovementArgs<N>);
   const key = c.req.header("idempotency-key");
-  if (key === undefined) {
-    const result = await run(null);
-    return send(c, result.status, JSON.stringify(result.body), false);
-  }
+  if (key === undefined) return send(c, movement.status, JSON.stringify(await run(null)), false);
   if (!KEY_PATTERN.test(key)) {
     throw invalidField("Idempotency-Key", "1–255 visible ASCII characters", "Idempotency-Key must be 1–255 visible ASCII characters.");
   }
-  const { deps, principal } = c.var;
-  const claimed = await claimKey(deps, { scope: scopeOf(principal), route: `${c.req.method} ${c.req.path}`, key, body });
+  const claimed = await claimKey(deps, { scope: scopeOf(principal), route: `${c.req.method} ${c.req.path}`, key, body: movement.fingerprint });
   if (claimed.kind === "replay") return send(c, claimed.status, claimed.body, true);
   const { claim } = claimed;
   try {
     const result = await run(claim);
     const stored = await storedResponse(deps, claim);
-    return send(c, stored?.status ?? result.status, stored?.body ?? JSON.stringify(result.body), false);
+    return send(c, stored?.status ?? movement.status, stored?.body ?? JSON.stringify(result), false);
   } catch (error) {
     // The same key may have been committed by another process meanwhile: that is the answer.
     const elsewhere = await answeredElsewhere(deps, claim);

@@ -3,11 +3,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "./problem.ts";
 import { ProgramSchema } from "../domain/program.ts";
 import { checkLedger } from "../services/points/ledger-check.ts";
-import { runPointsJobs } from "../services/points/points-jobs.ts";
-import { adjustPoints, memberBalance, memberLedger, memberTier } from "../services/points/points.ts";
+import { move } from "../services/movements.ts";
+import { memberBalance, memberLedger, memberTier } from "../services/points/points.ts";
 import { currentProgram, updateProgram } from "../services/program/program.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
-import { idempotent } from "./idempotent.ts";
+import { IdempotencyHeader, moved } from "./idempotent.ts";
 import { AdjustmentResultSchema, AdjustmentSchema, BalanceSchema, LedgerItemSchema } from "./schemas.ts";
 
 const MemberParams = z.object({ memberId: IdParam("memberId", "mem_01JD0000000000000000000000") });
@@ -88,13 +88,13 @@ export const pointsRouter = createRouter()
       summary: "Add or take points, with a reason (audited)",
       security: bearer,
       middleware: allow("admin"),
-      request: { params: MemberParams, ...jsonBody(AdjustmentSchema) },
+      request: { params: MemberParams, headers: IdempotencyHeader, ...jsonBody(AdjustmentSchema) },
       responses: { 201: json(AdjustmentResultSchema, "Adjusted"), ...errorResponses(401, 403, 404, 409, 422) },
     }),
     async (c) => {
       const { memberId } = c.req.valid("param");
       const body = c.req.valid("json");
-      return idempotent(c, body, async (claim) => ({ status: 201, body: await adjustPoints(c.var.deps, c.var.principal, memberId, body, claim) }));
+      return moved(c, { name: "adjustPoints", args: { actor: c.var.principal, memberId, input: body }, status: 201, fingerprint: body });
     },
   )
   .openapi(
@@ -135,7 +135,7 @@ export const pointsRouter = createRouter()
         ...errorResponses(401, 403),
       },
     }),
-    async (c) => c.json(await runPointsJobs(c.var.deps), 200),
+    async (c) => c.json(await move(c.var.deps, "runPointsJobs", {}), 200),
   );
 
 pointsRouter.openapi(

@@ -6,16 +6,11 @@ import { errorResponses } from "./problem.ts";
 import type { Principal } from "../domain/principal.ts";
 import { findPurchase, purchaseView } from "../services/purchases/find.ts";
 import { quotePurchase } from "../services/purchases/quote.ts";
-import { refundPurchase } from "../services/purchases/refund.ts";
-import { runWhereWritten } from "../writer-tasks.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, type AppEnv } from "./common.ts";
-import { idempotent } from "./idempotent.ts";
+import { IdempotencyHeader, moved } from "./idempotent.ts";
 import { PurchaseQuoteSchema, PurchaseRecordSchema, PurchaseResultSchema, PurchaseSchema, RefundResultSchema, RefundSchema } from "./schemas.ts";
 
 const PurchaseParams = z.object({ purchaseId: IdParam("purchaseId", "pur_01JD0000000000000000000000") });
-const IdempotencyHeader = z.object({
-  "idempotency-key": z.string().optional().openapi({ param: { name: "idempotency-key", in: "header" }, description: "Makes retries safe: the same key and body get the stored response" }),
-});
 
 /** The partner a point-moving call acts for: a partner key's own, or one named by staff. */
 function partnerOf(principal: Principal, named: string | undefined): string {
@@ -80,10 +75,7 @@ export const purchasesRouter = createRouter()
     async (c) => {
       const body = c.req.valid("json");
       const partnerId = partnerOf(c.var.principal, body.partnerId);
-      return idempotent(c, fingerprinted(body), async (claim) => ({
-        status: 201,
-        body: await runWhereWritten(c.var.deps, "recordPurchase", { actor: c.var.principal, input: { ...body, partnerId }, claim }),
-      }));
+      return moved(c, { name: "recordPurchase", args: { actor: c.var.principal, input: { ...body, partnerId } }, status: 201, fingerprint: fingerprinted(body) });
     },
   )
   .openapi(
@@ -114,7 +106,7 @@ export const purchasesRouter = createRouter()
       requireWriteScope(c);
       const body = c.req.valid("json");
       const { purchaseId } = c.req.valid("param");
-      return idempotent(c, body, async (claim) => ({ status: 201, body: await refundPurchase(c.var.deps, c.var.principal, purchaseId, body, claim) }));
+      return moved(c, { name: "refundPurchase", args: { actor: c.var.principal, purchaseId, request: body }, status: 201, fingerprint: body });
     },
   )
   .openapi(
@@ -131,6 +123,6 @@ export const purchasesRouter = createRouter()
     async (c) => {
       requireWriteScope(c);
       const { purchaseId } = c.req.valid("param");
-      return idempotent(c, {}, async (claim) => ({ status: 201, body: await refundPurchase(c.var.deps, c.var.principal, purchaseId, { void: true }, claim) }));
+      return moved(c, { name: "refundPurchase", args: { actor: c.var.principal, purchaseId, request: { void: true } }, status: 201, fingerprint: {} });
     },
   );

@@ -62,10 +62,10 @@ function callerOf(app: TestApp["app"], deps: Deps): TestApp["call"] {
 
 /**
  * The app as the Node server opens its database (src/node.ts): a file in a temporary folder,
- * written through the writer thread, which runs the writer tasks; both threads keep real time.
+ * written through the writer thread, which runs the point movements; both threads keep real time.
  * close() stops the thread and removes the folder.
  */
-export async function createServerTestApp(): Promise<TestApp & { close(): Promise<void> }> {
+export async function createServerTestApp(): Promise<TestApp & { moved: string[]; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "dangol-app-"));
   const path = join(dir, "dangol.db");
   const config = parseConfig({ ADMIN_TOKEN, LOG_LEVEL: "silent", DATABASE_PATH: path });
@@ -73,13 +73,17 @@ export async function createServerTestApp(): Promise<TestApp & { close(): Promis
   migrateSqlite(migrated);
   await migrated.close();
   const database = openSqlite(path, { writerThread: true, writerTasks: { module: new URL("../../src/writer-tasks.ts", import.meta.url), context: { config } } });
-  const deps = createDeps({ config, database });
+  // The movements posted to the writer thread, by name, as the server posts them (src/node.ts).
+  const moved: string[] = [];
+  const writer = { run: (name: string, args: unknown) => (moved.push(name), database.runTask!(name, args)) };
+  const deps = createDeps({ config, database, writer });
   await deps.keys.ensure();
   const app = createApp(deps);
   return {
     app,
     deps,
     database,
+    moved,
     logs: [],
     clock: { now: Date.now(), advance: () => {} },
     call: callerOf(app, deps),

@@ -87,3 +87,16 @@ describe("the document's patterns (issue 11, finding 6)", () => {
     }
   });
 });
+
+describe("the Idempotency-Key", () => {
+  it("is documented on every operation that moves points, and only there", async () => {
+    const t = await createTestApp();
+    const doc = (await (await t.call("GET", "/openapi.json", { token: null })).json()) as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> };
+    const keyed = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => op.parameters?.some((p) => p.in === "header" && p.name === "idempotency-key"))
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(keyed.sort()).toEqual(["POST /v1/members/{memberId}/adjustments", "POST /v1/purchases", "POST /v1/purchases/{purchaseId}/refunds", "POST /v1/purchases/{purchaseId}/void"]);
+  });
+});
