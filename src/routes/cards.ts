@@ -41,17 +41,11 @@ export const cardsRouter = createRouter()
       tags: ["Cards"],
       summary: "Verify a presented card (QR token or typed number) and get the POS summary",
       security: bearer,
-      middleware: allow("partner", "admin"),
+      middleware: allow("partner", "admin", { scope: "cards:verify" }),
       request: jsonBody(VerifyCardSchema),
       responses: { 200: json(PosSummarySchema, "The card is good"), ...errorResponses(401, 403, 404, 409, 422) },
     }),
-    async (c) => {
-      const principal = c.var.principal;
-      if (principal.role === "partner" && !principal.scopes.includes("cards:verify")) {
-        throw new AppError("forbidden", "This API key lacks the cards:verify scope.");
-      }
-      return c.json(await verifyPresentment(c.var.deps, c.var.principal, c.req.valid("json")), 200);
-    },
+    async (c) => c.json(await verifyPresentment(c.var.deps, c.var.principal, c.req.valid("json")), 200),
   )
   .openapi(
     createRoute({

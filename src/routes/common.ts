@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Deps } from "../deps.ts";
 import { AppError, fieldErrorsOf } from "../errors.ts";
 import { problemResponse } from "./problem.ts";
-import type { Principal, Role } from "../domain/principal.ts";
+import { assertScope, type PartnerScope, type Principal, type Role } from "../domain/principal.ts";
 
 export interface AppEnv {
   Variables: {
@@ -39,16 +39,23 @@ export function keepAliveOf(c: Context<AppEnv>): ((promise: Promise<unknown>) =>
   }
 }
 
-/** Lets only the given roles through; a bad credential is a 401 whatever the route. */
-export function allow<R extends Role>(...roles: R[]): MiddlewareHandler<AppEnv> {
+/**
+ * Lets only the given roles through, and a partner key only with `scope` when one is named
+ * (`allow("partner", "admin", { scope: "purchases:write" })`); a bad credential is a 401
+ * whatever the route.
+ */
+export function allow(...rules: Array<Role | { scope: PartnerScope }>): MiddlewareHandler<AppEnv> {
+  const roles = rules.filter((r): r is Role => typeof r === "string");
+  const scope = rules.find((r): r is { scope: PartnerScope } => typeof r === "object")?.scope;
   return async (c, next) => {
     const authError = c.get("authError");
     if (authError) throw authError;
     const principal = c.get("principal");
     if (principal.role === "anonymous") throw new AppError("unauthorized", "A bearer credential is required.");
-    if (!(roles as Role[]).includes(principal.role)) {
+    if (!roles.includes(principal.role)) {
       throw new AppError("forbidden", "This credential may not do that.");
     }
+    if (scope) assertScope(principal, scope);
     await next();
   };
 }
@@ -62,6 +69,13 @@ export function assertSelfOrStaff(principal: Principal, memberId: string) {
 
 export const IdParam = (name: string, example: string) =>
   z.string().min(1).max(64).openapi({ param: { name, in: "path" }, example });
+
+/** The path parameters several resources share, declared once. */
+export const MemberParams = z.object({ memberId: IdParam("memberId", "mem_01JD0000000000000000000000") });
+export const PartnerParams = z.object({ partnerId: IdParam("partnerId", "prt_01JD0000000000000000000000") });
+export const OfferParams = z.object({ offerId: IdParam("offerId", "ofr_01JD0000000000000000000000") });
+export const PurchaseParams = z.object({ purchaseId: IdParam("purchaseId", "pur_01JD0000000000000000000000") });
+export const SegmentParams = z.object({ segmentId: IdParam("segmentId", "seg_01JD0000000000000000000000") });
 
 export const PageQuerySchema = z.object({
   cursor: z.string().max(200).optional().openapi({ description: "nextCursor from the previous page" }),

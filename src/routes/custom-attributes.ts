@@ -6,7 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { CUSTOM_ATTRIBUTE_TYPES, CUSTOM_KEY_PATTERN, MAX_TEXT_VALUE } from "../domain/segments.ts";
 import { errorResponses } from "./problem.ts";
 import { declareCustomAttribute, listCustomAttributes, memberAttributesOf, setMemberAttributes } from "../services/members/custom-attributes.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody } from "./common.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams } from "./common.ts";
 import { NO_CONTROL_CHARACTERS } from "./schemas.ts";
 
 const KeyParam = z
@@ -56,7 +56,6 @@ export const MemberAttributesSchema = z
   .object({ memberId: z.string(), attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) })
   .openapi("MemberAttributes");
 
-const MemberParams = z.object({ memberId: IdParam("memberId", "mem_01JD0000000000000000000000") });
 
 export const customAttributesRouter = createRouter()
   .openapi(

@@ -1,10 +1,9 @@
 /** /v1/interactions: events partners and staff send in; /v1/members/{memberId}/interactions: a member's history. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { eventKinds, interactionKinds, InteractionEventSchema } from "../domain/interactions.ts";
-import { AppError } from "../errors.ts";
 import { errorResponses } from "./problem.ts";
 import { ingestInteractions, listMemberInteractions, MAX_EVENTS_PER_CALL } from "../services/customers/interactions.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "./common.ts";
 
 /** Bodies of POST /v1/interactions may be this large (1,000 events); every other route keeps 64 KiB. */
 export const INGEST_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -66,7 +65,6 @@ const ListQuerySchema = PageQuerySchema.extend({
   kind: z.enum(interactionKinds).optional().openapi({ description: "Only interactions of this kind" }),
 });
 
-const MemberParams = z.object({ memberId: IdParam("memberId", "mem_01JD0000000000000000000000") });
 
 export const interactionsRouter = createRouter()
   .openapi(
@@ -77,17 +75,11 @@ export const interactionsRouter = createRouter()
       summary: "Record up to 1,000 events (calls, complaints, scores, visits, opened messages …), each judged on its own",
       description: `Kinds: ${eventKinds.join(", ")}. A partner key needs the interactions:write scope and sends events of its own partner only. An event whose eventId was already recorded from the same sender is a duplicate, counted once. The answer is 200 with one result per event, whatever each result is; bodies may be up to 1 MiB.`,
       security: bearer,
-      middleware: allow("partner", "admin"),
+      middleware: allow("partner", "admin", { scope: "interactions:write" }),
       request: jsonBody(IngestSchema),
       responses: { 200: json(IngestResultSchema, "One result per event, in order"), ...errorResponses(401, 403) },
     }),
-    async (c) => {
-      const principal = c.var.principal;
-      if (principal.role === "partner" && !principal.scopes.includes("interactions:write")) {
-        throw new AppError("forbidden", "This API key lacks the interactions:write scope.");
-      }
-      return c.json(await ingestInteractions(c.var.deps, principal, c.req.valid("json").events), 200);
-    },
+    async (c) => c.json(await ingestInteractions(c.var.deps, c.var.principal, c.req.valid("json").events), 200),
   )
   .openapi(
     createRoute({

@@ -4,10 +4,9 @@ import { errorResponses } from "./problem.ts";
 import { issueCard, listMemberCards } from "../services/cards/cards.ts";
 import { removeMemberPin } from "../services/members/pins.ts";
 import { enrollMember, getMember, searchMembers, updateMember } from "../services/members/members.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "./common.ts";
 import { CardSchema, EnrollMemberSchema, MemberSchema, UpdateMemberSchema } from "./schemas.ts";
 
-const MemberParams = z.object({ memberId: IdParam("memberId", "mem_01JD0000000000000000000000") });
 
 export const membersRouter = createRouter()
   .openapi(

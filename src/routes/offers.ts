@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { OfferConditionsSchema, OfferLimitsSchema, OfferRewardSchema } from "../domain/offers.ts";
 import { errorResponses } from "./problem.ts";
 import { createOffer, findOffer, listOffers, memberOffers, offerView, updateOffer } from "../services/offers/offers.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, OfferParams, pageOf, PageQuerySchema } from "./common.ts";
 import { NO_CONTROL_CHARACTERS } from "./schemas.ts";
 
 const Text = (max: number) => z.string().trim().min(1).max(max).regex(NO_CONTROL_CHARACTERS, "No control characters");
@@ -57,8 +57,6 @@ export const OfferSchema = z
   })
   .openapi("Offer");
 
-const OfferParams = z.object({ offerId: IdParam("offerId", "ofr_01JD0000000000000000000000") });
-const MemberParams = z.object({ memberId: IdParam("memberId", "mem_01JD0000000000000000000000") });
 
 export const offersRouter = createRouter()
   .openapi(
@@ -68,7 +66,7 @@ export const offersRouter = createRouter()
       tags: ["Offers"],
       summary: "Create an offer (a partner key with offers:write creates its own)",
       security: bearer,
-      middleware: allow("partner", "admin"),
+      middleware: allow("partner", "admin", { scope: "offers:write" }),
       request: jsonBody(CreateOfferSchema),
       responses: { 201: json(OfferSchema, "Created"), ...errorResponses(401, 403, 422) },
     }),

@@ -4,11 +4,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "./problem.ts";
-import { createPartner, createPartnerKey, getPartner, listPartnerKeys, listPartners, partnerScopes, revokePartnerKey, updatePartner } from "../services/partners/partners.ts";
-import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
+import { partnerScopes } from "../domain/principal.ts";
+import { createPartner, createPartnerKey, getPartner, listPartnerKeys, listPartners, revokePartnerKey, updatePartner } from "../services/partners/partners.ts";
+import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema, PartnerParams } from "./common.ts";
 import { PartnerKeySchema, PartnerSchema } from "./schemas.ts";
 
-const PartnerParams = z.object({ partnerId: IdParam("partnerId", "prt_01JD0000000000000000000000") });
 
 const PartnerNameSchema = z.string().trim().min(1).max(100).openapi({ example: "CGV 강남" });
 const PartnerCategorySchema = z.string().trim().min(1).max(50).openapi({ example: "cinema" });

@@ -6,11 +6,10 @@ import { checkLedger } from "../services/points/ledger-check.ts";
 import { move } from "../services/movements.ts";
 import { memberBalance, memberLedger, memberTier } from "../services/points/points.ts";
 import { currentProgram, updateProgram } from "../services/program/program.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "./common.ts";
 import { IdempotencyHeader, moved } from "./idempotent.ts";
 import { AdjustmentResultSchema, AdjustmentSchema, BalanceSchema, LedgerItemSchema } from "./schemas.ts";
 
-const MemberParams = z.object({ memberId: IdParam("memberId", "mem_01JD0000000000000000000000") });
 // The domain schema is plain zod (no .openapi() on it: it may be built before zod is extended).
 const ProgramBodySchema = ProgramSchema;
 const ProgramVersionSchema = z.object({ version: z.number().int(), program: ProgramBodySchema, createdAt: z.string() }).openapi("ProgramVersion");

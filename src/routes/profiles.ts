@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { invalidField } from "../errors.ts";
 import { errorResponses } from "./problem.ts";
 import { customer360, profileReadReasons } from "../services/customers/customer-360.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, IdParam, json } from "./common.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, MemberParams } from "./common.ts";
 import { OfferSchema } from "./offers.ts";
 import { MemberSchema } from "./schemas.ts";
 
@@ -72,7 +72,7 @@ export const profilesRouter = createRouter().openapi(
     summary: "The customer 360 view: member, card, points, profile facts, favourites, interactions, scores, best offers",
     security: bearer,
     middleware: allow("admin", "marketer", "member"),
-    request: { params: z.object({ memberId: IdParam("memberId", "mem_01JD0000000000000000000000") }), query: ReasonQuery },
+    request: { params: MemberParams, query: ReasonQuery },
     responses: { 200: json(ProfileSchema, "The profile"), ...errorResponses(401, 403, 404) },
   }),
   async (c) => {

@@ -1,26 +1,20 @@
 /** /v1/purchases: a partner's till records sales that earn and redeem points, and refunds them. */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { AppError, invalidField } from "../errors.ts";
+import { invalidField } from "../errors.ts";
 import { errorResponses } from "./problem.ts";
-import type { Principal } from "../domain/principal.ts";
+import { partnerActingFor, type Principal } from "../domain/principal.ts";
 import { findPurchase, purchaseView } from "../services/purchases/find.ts";
 import { quotePurchase } from "../services/purchases/quote.ts";
-import { allow, bearer, createRouter, IdParam, json, jsonBody, type AppEnv } from "./common.ts";
+import { allow, bearer, createRouter, json, jsonBody, PurchaseParams } from "./common.ts";
 import { IdempotencyHeader, moved } from "./idempotent.ts";
 import { PurchaseQuoteSchema, PurchaseRecordSchema, PurchaseResultSchema, PurchaseSchema, RefundResultSchema, RefundSchema } from "./schemas.ts";
 
-const PurchaseParams = z.object({ purchaseId: IdParam("purchaseId", "pur_01JD0000000000000000000000") });
 
-/** The partner a point-moving call acts for: a partner key's own, or one named by staff. */
-function partnerOf(principal: Principal, named: string | undefined): string {
-  if (principal.role === "partner") {
-    if (!principal.scopes.includes("purchases:write")) throw new AppError("forbidden", "This API key lacks the purchases:write scope.");
-    if (named !== undefined && named !== principal.partnerId) throw new AppError("forbidden", "A partner key records purchases for its own partner only.");
-    return principal.partnerId;
-  }
-  if (!named) throw invalidField("partnerId", "Required for staff", "Staff must say which partner the purchase is for.");
-  return named;
+/** The partner a sale is for: a partner key's own, or the one staff must name. */
+function partnerOfSale(principal: Principal, named: string | undefined): string {
+  const partnerId = partnerActingFor(principal, named);
+  if (!partnerId) throw invalidField("partnerId", "Required for staff", "Staff must say which partner the purchase is for.");
+  return partnerId;
 }
 
 /**
@@ -30,13 +24,6 @@ function partnerOf(principal: Principal, named: string | undefined): string {
  */
 function fingerprinted(body: z.infer<typeof PurchaseSchema>) {
   return "pin" in body.card ? { ...body, card: { number: body.card.number } } : body;
-}
-
-function requireWriteScope(c: Context<AppEnv>) {
-  const principal = c.var.principal;
-  if (principal.role === "partner" && !principal.scopes.includes("purchases:write")) {
-    throw new AppError("forbidden", "This API key lacks the purchases:write scope.");
-  }
 }
 
 export const purchasesRouter = createRouter()
@@ -49,13 +36,13 @@ export const purchasesRouter = createRouter()
       description:
         "Takes the same body as POST /v1/purchases and runs the same rules; the card token is not used up. A PIN sent with a typed number is checked as the purchase checks it, and counts towards its attempt limit.",
       security: bearer,
-      middleware: allow("partner", "admin"),
+      middleware: allow("partner", "admin", { scope: "purchases:write" }),
       request: jsonBody(PurchaseSchema),
       responses: { 200: json(PurchaseQuoteSchema, "The quote"), ...errorResponses(401, 403, 404, 409, 422) },
     }),
     async (c) => {
       const body = c.req.valid("json");
-      const partnerId = partnerOf(c.var.principal, body.partnerId);
+      const partnerId = partnerOfSale(c.var.principal, body.partnerId);
       return c.json(await quotePurchase(c.var.deps, c.var.principal, { ...body, partnerId }), 200);
     },
   )
@@ -68,13 +55,13 @@ export const purchasesRouter = createRouter()
       description:
         "Spending points on a typed card number needs the member's PIN (card.pin) unless the program allows it (redemption.allowTypedNumber): member_presence_required. A wrong PIN is pin_invalid; after 5 in a row it is pin_locked until the member sets a new one.",
       security: bearer,
-      middleware: allow("partner", "admin"),
+      middleware: allow("partner", "admin", { scope: "purchases:write" }),
       request: { headers: IdempotencyHeader, ...jsonBody(PurchaseSchema) },
       responses: { 201: json(PurchaseResultSchema, "Recorded"), ...errorResponses(401, 403, 404, 409, 422) },
     }),
     async (c) => {
       const body = c.req.valid("json");
-      const partnerId = partnerOf(c.var.principal, body.partnerId);
+      const partnerId = partnerOfSale(c.var.principal, body.partnerId);
       return moved(c, { name: "recordPurchase", args: { actor: c.var.principal, input: { ...body, partnerId } }, status: 201, fingerprint: fingerprinted(body) });
     },
   )
@@ -98,12 +85,11 @@ export const purchasesRouter = createRouter()
       tags: ["Purchases"],
       summary: "Refund part of a purchase: earned points clawed back, redeemed points restored, pro rata",
       security: bearer,
-      middleware: allow("partner", "admin"),
+      middleware: allow("partner", "admin", { scope: "purchases:write" }),
       request: { params: PurchaseParams, headers: IdempotencyHeader, ...jsonBody(RefundSchema) },
       responses: { 201: json(RefundResultSchema, "Refunded"), ...errorResponses(401, 403, 404, 409, 422) },
     }),
     async (c) => {
-      requireWriteScope(c);
       const body = c.req.valid("json");
       const { purchaseId } = c.req.valid("param");
       return moved(c, { name: "refundPurchase", args: { actor: c.var.principal, purchaseId, request: body }, status: 201, fingerprint: body });
@@ -116,12 +102,11 @@ export const purchasesRouter = createRouter()
       tags: ["Purchases"],
       summary: "Void a purchase: refund everything that is left",
       security: bearer,
-      middleware: allow("partner", "admin"),
+      middleware: allow("partner", "admin", { scope: "purchases:write" }),
       request: { params: PurchaseParams, headers: IdempotencyHeader },
       responses: { 201: json(RefundResultSchema, "Voided"), ...errorResponses(401, 403, 404, 409) },
     }),
     async (c) => {
-      requireWriteScope(c);
       const { purchaseId } = c.req.valid("param");
       return moved(c, { name: "refundPurchase", args: { actor: c.var.principal, purchaseId, request: { void: true } }, status: 201, fingerprint: {} });
     },

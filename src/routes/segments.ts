@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { CUSTOM_ATTRIBUTE_TYPES, MAX_RULE_DEPTH, MAX_RULE_NODES, RuleSchema, SEGMENT_ATTRIBUTES, SEGMENT_OPS, opsFor } from "../domain/segments.ts";
 import { errorResponses } from "./problem.ts";
 import { createSegment, findSegment, listSegmentMembers, listSegments, previewSegment, refreshSegment, segmentView, updateSegment } from "../services/segments/segments.ts";
-import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
+import { allow, bearer, createRouter, json, jsonBody, pageOf, PageQuerySchema, SegmentParams } from "./common.ts";
 import { NO_CONTROL_CHARACTERS } from "./schemas.ts";
 
 const Text = (max: number) => z.string().trim().min(1).max(max).regex(NO_CONTROL_CHARACTERS, "No control characters");
@@ -75,7 +75,6 @@ const RefreshResultSchema = z
   })
   .openapi("SegmentRefresh");
 
-const SegmentParams = z.object({ segmentId: IdParam("segmentId", "seg_01JD0000000000000000000000") });
 const STAFF = ["admin", "marketer"] as const;
 
 export const segmentsRouter = createRouter()

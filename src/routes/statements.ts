@@ -6,10 +6,9 @@ import { errorResponses } from "./problem.ts";
 import { toCsv, type CsvField } from "../lib/csv.ts";
 import type { Principal } from "../domain/principal.ts";
 import { partnerStatement, type Statement } from "../services/partners/settlement.ts";
-import { allow, bearer, createRouter, IdParam } from "./common.ts";
+import { allow, bearer, createRouter, PartnerParams } from "./common.ts";
 
-const StatementParams = z.object({
-  partnerId: IdParam("partnerId", "prt_01JD0000000000000000000000"),
+const StatementParams = PartnerParams.extend({
   month: z
     .string()
     .regex(/^\d{4}-(0[1-9]|1[0-2])$/, "Use YYYY-MM")
@@ -65,12 +64,10 @@ const StatementSchema = z
   })
   .openapi("Statement");
 
-/** Staff read any partner's statements; a key only its own partner's, and only with the scope. */
+/** Staff read any partner's statements; a key (with the scope: see the route) only its own partner's. */
 function assertMayRead(principal: Principal, partnerId: string) {
-  if (principal.role !== "partner") return;
-  if (!principal.scopes.includes("statements:read")) throw new AppError("forbidden", "This API key lacks the statements:read scope.");
   // Another partner's statements do not exist for this key.
-  if (principal.partnerId !== partnerId) throw new AppError("not_found", `No partner ${partnerId}.`);
+  if (principal.role === "partner" && principal.partnerId !== partnerId) throw new AppError("not_found", `No partner ${partnerId}.`);
 }
 
 const CSV_HEADER = [
@@ -130,7 +127,7 @@ export const statementsRouter = createRouter().openapi(
     description:
       "Points issued, reversed, redeemed and restored, what they cost or earn at the rates of each purchase, and offer discounts, for the transactions booked in the month in the program's time zone. Money per line is round-half-up(points × rateMilli / 1000); totals are sums of lines. A month that has not begun is a 400.",
     security: bearer,
-    middleware: allow("admin", "marketer", "partner"),
+    middleware: allow("admin", "marketer", "partner", { scope: "statements:read" }),
     request: { params: StatementParams },
     responses: {
       200: {

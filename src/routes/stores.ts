@@ -5,10 +5,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "./problem.ts";
 import { createStore, getStore, listStores, updateStore } from "../services/partners/stores.ts";
-import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema } from "./common.ts";
+import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema, PartnerParams } from "./common.ts";
 import { StoreSchema } from "./schemas.ts";
 
-const PartnerParams = z.object({ partnerId: IdParam("partnerId", "prt_01JD0000000000000000000000") });
 const StoreParams = PartnerParams.extend({ storeId: IdParam("storeId", "sto_01JD0000000000000000000000") });
 
 const StoreNameSchema = z.string().trim().min(1).max(100).openapi({ example: "별빛시네마 강남점" });

@@ -24,7 +24,7 @@ import { newId } from "../../lib/ids.ts";
 import { auditStatement } from "../../store/audit.ts";
 import { balanceOf } from "../../store/ledger.ts";
 import { findMemberRow } from "../members/members.ts";
-import type { Principal } from "../../domain/principal.ts";
+import { assertScope, partnerActingFor, type Principal } from "../../domain/principal.ts";
 import { currentProgram } from "../program/program.ts";
 
 type OfferRow = typeof offers.$inferSelect;
@@ -107,14 +107,6 @@ function timeOf(field: string, text: string | undefined, fallback: number | null
   return at;
 }
 
-/** The partner an offer is created for: a partner key's own; staff name one, or none (the operator's). */
-function ownerOf(actor: Principal, named: string | null | undefined): string | null {
-  if (actor.role !== "partner") return named ?? null;
-  if (!actor.scopes.includes("offers:write")) throw new AppError("forbidden", "This API key lacks the offers:write scope.");
-  if (named != null && named !== actor.partnerId) throw new AppError("forbidden", "A partner key creates offers for its own partner only.");
-  return actor.partnerId;
-}
-
 async function checkReferences(deps: Deps, partnerId: string | null, conditions: OfferConditions) {
   const { program } = await currentProgram(deps);
   const tiers = new Set(program.tiers.map((t) => t.code));
@@ -138,7 +130,8 @@ async function checkReferences(deps: Deps, partnerId: string | null, conditions:
 }
 
 export async function createOffer(deps: Deps, actor: Principal, input: OfferInput) {
-  const partnerId = ownerOf(actor, input.partnerId);
+  // A partner key creates its own; staff name a partner, or none for an operator offer.
+  const partnerId = partnerActingFor(actor, input.partnerId) ?? null;
   const conditions = input.conditions ?? {};
   await checkReferences(deps, partnerId, conditions);
   const now = deps.clock();
@@ -209,7 +202,8 @@ export async function updateOffer(deps: Deps, actor: Principal, offerId: string,
   const row = await findOffer(deps, actor, offerId);
   if (actor.role === "partner") {
     if (row.partnerId !== actor.partnerId) throw new AppError("forbidden", "Operator offers are managed by the operator.");
-    ownerOf(actor, row.partnerId);
+    // After the lookup: another partner's offer answers 404 whatever the key may do.
+    assertScope(actor, "offers:write");
   }
   if (row.status === "ended") throw new AppError("forbidden", "An ended offer cannot change.");
   const validUntil = patch.validUntil === undefined ? row.validUntil : patch.validUntil === null ? null : timeOf("validUntil", patch.validUntil, null);

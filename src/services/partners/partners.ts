@@ -12,10 +12,8 @@ import { decodeCursor, paginate } from "../../lib/cursor.ts";
 import { newId } from "../../lib/ids.ts";
 import { toE164 } from "../../lib/phone.ts";
 import { actorIdOf, auditStatement } from "../../store/audit.ts";
-import type { Principal } from "../../domain/principal.ts";
+import type { PartnerScope, Principal } from "../../domain/principal.ts";
 
-export const partnerScopes = ["cards:verify", "purchases:write", "offers:write", "statements:read", "interactions:write"] as const;
-export type PartnerScope = (typeof partnerScopes)[number];
 
 export const PARTNER_KEY_PREFIX = "dg_pk_";
 
