@@ -1,4 +1,5 @@
 /** Audit trail statements, added to the same atomic unit as the change they describe. */
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { auditLog } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../lib/ids.ts";
@@ -22,6 +23,18 @@ export function auditStatement(
     reason: reason ?? null,
     at: now,
   });
+}
+
+/** Inserts a row with the audit record of its creation, in one unit: how every "create" is kept. */
+export async function insertAudited<T extends SQLiteTable>(
+  deps: Deps,
+  actor: Principal,
+  table: T,
+  row: T["$inferInsert"],
+  action: string,
+  target: { type: string; id: string },
+): Promise<void> {
+  await deps.database.atomic([deps.database.db.insert(table).values(row), auditStatement(deps, actor, action, target)]);
 }
 
 export function actorIdOf(actor: Principal): string {

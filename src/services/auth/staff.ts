@@ -1,13 +1,13 @@
 /** Staff users (admins and marketers) who sign in with a password. */
-import { desc, eq, lt } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { staffUsers } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
 import { hashPassword } from "../../lib/crypto.ts";
-import { decodeCursor, paginate } from "../../lib/cursor.ts";
 import { newId } from "../../lib/ids.ts";
-import { auditStatement } from "../../store/audit.ts";
+import { insertAudited } from "../../store/audit.ts";
 import type { Principal } from "../../domain/principal.ts";
+import { newestFirst } from "../../store/page.ts";
 
 type StaffRow = typeof staffUsers.$inferSelect;
 
@@ -30,21 +30,12 @@ export async function createStaffUser(
     createdAt: now,
     updatedAt: now,
   };
-  await deps.database.atomic([
-    deps.database.db.insert(staffUsers).values(row),
-    auditStatement(deps, actor, "staff.create", { type: "staff", id: row.id }),
-  ]);
+  await insertAudited(deps, actor, staffUsers, row, "staff.create", { type: "staff", id: row.id });
   return toStaffView(row);
 }
 
 export async function listStaff(deps: Deps, page: { cursor?: string | undefined; limit: number }) {
-  const rows = await deps.database.db
-    .select()
-    .from(staffUsers)
-    .where(page.cursor ? lt(staffUsers.id, decodeCursor(page.cursor)) : undefined)
-    .orderBy(desc(staffUsers.id))
-    .limit(page.limit + 1);
-  const result = paginate(rows, page.limit, (r) => r.id);
+  const result = await newestFirst(deps.database.db, staffUsers, page);
   return { items: result.items.map(toStaffView), nextCursor: result.nextCursor };
 }
 

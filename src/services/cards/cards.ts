@@ -1,15 +1,15 @@
 /** Membership cards: issue, block, unblock, replace. One active card per member (a SQL guard). */
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { isConstraintViolation, prepared } from "../../../db/database.ts";
 import { cards } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { cardNumberFrom } from "../../domain/luhn.ts";
 import { AppError } from "../../errors.ts";
-import { decodeCursor, paginate } from "../../lib/cursor.ts";
 import { cryptoRandomBytes, newId, type RandomBytes } from "../../lib/ids.ts";
 import { findMemberRow } from "../members/members.ts";
 import { auditStatement } from "../../store/audit.ts";
 import type { Principal } from "../../domain/principal.ts";
+import { newestFirst } from "../../store/page.ts";
 
 type CardRow = typeof cards.$inferSelect;
 export type CardStatus = CardRow["status"];
@@ -157,14 +157,8 @@ export async function getCard(deps: Deps, number: string): Promise<CardView> {
 
 export async function listMemberCards(deps: Deps, memberId: string, page: { cursor?: string | undefined; limit: number }) {
   await findMemberRow(deps, memberId);
-  const rows = await deps.database.db
-    .select()
-    .from(cards)
-    .where(and(eq(cards.memberId, memberId), page.cursor ? lt(cards.id, decodeCursor(page.cursor)) : undefined))
-    .orderBy(desc(cards.id))
-    .limit(page.limit + 1);
-  const result = paginate(rows, page.limit, (r) => r.id);
-  const byId = new Map(rows.map((r) => [r.id, r.number]));
+  const result = await newestFirst(deps.database.db, cards, page, eq(cards.memberId, memberId));
+  const byId = new Map(result.items.map((r) => [r.id, r.number]));
   // A successor is newer, so on an earlier page: look up those this page does not hold.
   const missing = [...new Set(result.items.map((r) => r.replacedBy).filter((id): id is string => id !== null && !byId.has(id)))];
   if (missing.length) {

@@ -1,11 +1,11 @@
 /** Members: enrollment, reading, updating and searching. */
-import { and, desc, eq, exists, inArray, like, lt, or, sql, type SQL } from "drizzle-orm";
+import { newestFirst } from "../../store/page.ts";
+import { and, eq, exists, inArray, like, or, sql, type SQL } from "drizzle-orm";
 import { isConstraintViolation, prepared } from "../../../db/database.ts";
 import { cards, consents, memberBalances, memberPins, members } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { PIN_MAX_ATTEMPTS } from "../../domain/pin.ts";
 import { AppError, type FieldError } from "../../errors.ts";
-import { decodeCursor, paginate } from "../../lib/cursor.ts";
 import { newId } from "../../lib/ids.ts";
 import { toE164 } from "../../lib/phone.ts";
 import type { ConsentChannel, Gender } from "../../domain/members.ts";
@@ -220,7 +220,6 @@ function likePattern(text: string): string {
 export async function searchMembers(deps: Deps, query: { q?: string | undefined; cursor?: string | undefined; limit: number }) {
   const { db } = deps.database;
   const conditions: SQL[] = [];
-  if (query.cursor) conditions.push(lt(members.id, decodeCursor(query.cursor)));
   const q = query.q?.trim();
   if (q) {
     const pattern = likePattern(q.toLowerCase());
@@ -243,13 +242,7 @@ export async function searchMembers(deps: Deps, query: { q?: string | undefined;
     }
     conditions.push(or(...matches)!);
   }
-  const rows = await db
-    .select()
-    .from(members)
-    .where(conditions.length ? and(...conditions) : undefined)
-    .orderBy(desc(members.id))
-    .limit(query.limit + 1);
-  const page = paginate(rows, query.limit, (row) => row.id);
+  const page = await newestFirst(db, members, query, conditions.length ? and(...conditions) : undefined);
   const consentRows = page.items.length
     ? await db.select().from(consents).where(inArray(consents.memberId, page.items.map((m) => m.id))).orderBy(consents.recordedAt)
     : [];

@@ -3,10 +3,11 @@
  * purchase, and written with it — usage, per-member limits and the global budget in the same
  * atomic unit, guarded by CHECKs so the last unit of a budget is never given twice.
  */
-import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { isConstraintViolation, prepared, type Statement } from "../../../db/database.ts";
 import { offerMemberUsage, offers, purchaseOffers, stores } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
+import { newestFirst } from "../../store/page.ts";
 import {
   ineligibility,
   limitsByWindow,
@@ -19,7 +20,6 @@ import {
   type OfferReward,
 } from "../../domain/offers.ts";
 import { AppError, invalidField } from "../../errors.ts";
-import { decodeCursor, paginate } from "../../lib/cursor.ts";
 import { newId } from "../../lib/ids.ts";
 import { auditStatement } from "../../store/audit.ts";
 import { balanceOf } from "../../store/ledger.ts";
@@ -187,13 +187,7 @@ export async function findOffer(deps: Deps, actor: Principal, offerId: string): 
 
 export async function listOffers(deps: Deps, actor: Principal, page: { cursor?: string | undefined; limit: number }) {
   const visible = actor.role === "partner" ? or(isNull(offers.partnerId), eq(offers.partnerId, actor.partnerId)) : undefined;
-  const rows = await deps.database.db
-    .select()
-    .from(offers)
-    .where(and(visible, page.cursor ? lt(offers.id, decodeCursor(page.cursor)) : undefined))
-    .orderBy(desc(offers.id))
-    .limit(page.limit + 1);
-  const result = paginate(rows, page.limit, (r) => r.id);
+  const result = await newestFirst(deps.database.db, offers, page, visible);
   return { items: result.items.map(offerView), nextCursor: result.nextCursor };
 }
 

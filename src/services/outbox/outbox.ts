@@ -2,10 +2,10 @@
  * Messages to members go through the outbox: written in the same unit as the change that causes
  * them, then handed to a sender. The dev sender only records delivery; real channels come later.
  */
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { outbox } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
-import { decodeCursor, paginate } from "../../lib/cursor.ts";
+import { newestFirst } from "../../store/page.ts";
 import { newId } from "../../lib/ids.ts";
 
 export interface OutgoingMessage {
@@ -52,18 +52,7 @@ export async function deliverPendingWithDevSender(deps: Deps) {
 }
 
 export async function listOutbox(deps: Deps, query: { recipient?: string | undefined; cursor?: string | undefined; limit: number }) {
-  const rows = await deps.database.db
-    .select()
-    .from(outbox)
-    .where(
-      and(
-        query.recipient ? eq(outbox.recipient, query.recipient) : undefined,
-        query.cursor ? lt(outbox.id, decodeCursor(query.cursor)) : undefined,
-      ),
-    )
-    .orderBy(desc(outbox.id))
-    .limit(query.limit + 1);
-  const page = paginate(rows, query.limit, (r) => r.id);
+  const page = await newestFirst(deps.database.db, outbox, query, query.recipient ? eq(outbox.recipient, query.recipient) : undefined);
   return {
     items: page.items.map((r) => ({
       id: r.id,

@@ -2,17 +2,17 @@
  * Partner merchants: their contacts, settlement rates and status, and their API keys. Keys are
  * random, shown once, stored as SHA-256; a suspended partner's keys are refused.
  */
-import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { prepared, type Statement } from "../../../db/database.ts";
 import { partnerApiKeys, partners } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError, invalidField } from "../../errors.ts";
 import { randomSecret, sha256Hex } from "../../lib/crypto.ts";
-import { decodeCursor, paginate } from "../../lib/cursor.ts";
 import { newId } from "../../lib/ids.ts";
 import { toE164 } from "../../lib/phone.ts";
-import { actorIdOf, auditStatement } from "../../store/audit.ts";
+import { actorIdOf, auditStatement, insertAudited } from "../../store/audit.ts";
 import type { PartnerScope, Principal } from "../../domain/principal.ts";
+import { newestFirst } from "../../store/page.ts";
 
 
 export const PARTNER_KEY_PREFIX = "dg_pk_";
@@ -80,10 +80,7 @@ export async function createPartner(deps: Deps, actor: Principal, input: CreateP
     createdAt: now,
     updatedAt: now,
   };
-  await deps.database.atomic([
-    deps.database.db.insert(partners).values(row),
-    auditStatement(deps, actor, "partner.create", { type: "partner", id: row.id }),
-  ]);
+  await insertAudited(deps, actor, partners, row, "partner.create", { type: "partner", id: row.id });
   return toPartnerView(row);
 }
 
@@ -191,13 +188,7 @@ function ratesAuditStatement(deps: Deps, actor: Principal, partnerId: string, to
 }
 
 export async function listPartners(deps: Deps, page: { cursor?: string | undefined; limit: number }) {
-  const rows = await deps.database.db
-    .select()
-    .from(partners)
-    .where(page.cursor ? lt(partners.id, decodeCursor(page.cursor)) : undefined)
-    .orderBy(desc(partners.id))
-    .limit(page.limit + 1);
-  const result = paginate(rows, page.limit, (r) => r.id);
+  const result = await newestFirst(deps.database.db, partners, page);
   return { items: result.items.map(toPartnerView), nextCursor: result.nextCursor };
 }
 
@@ -220,22 +211,13 @@ export async function createPartnerKey(
     createdAt: now,
     revokedAt: null,
   };
-  await deps.database.atomic([
-    deps.database.db.insert(partnerApiKeys).values(row),
-    auditStatement(deps, actor, "partner_key.create", { type: "partner_key", id: row.id }),
-  ]);
+  await insertAudited(deps, actor, partnerApiKeys, row, "partner_key.create", { type: "partner_key", id: row.id });
   return { ...toKeyView(row), key };
 }
 
 export async function listPartnerKeys(deps: Deps, partnerId: string, page: { cursor?: string | undefined; limit: number }) {
   await findPartnerRow(deps, partnerId);
-  const rows = await deps.database.db
-    .select()
-    .from(partnerApiKeys)
-    .where(and(eq(partnerApiKeys.partnerId, partnerId), page.cursor ? lt(partnerApiKeys.id, decodeCursor(page.cursor)) : undefined))
-    .orderBy(desc(partnerApiKeys.id))
-    .limit(page.limit + 1);
-  const result = paginate(rows, page.limit, (r) => r.id);
+  const result = await newestFirst(deps.database.db, partnerApiKeys, page, eq(partnerApiKeys.partnerId, partnerId));
   return { items: result.items.map(toKeyView), nextCursor: result.nextCursor };
 }
 

@@ -2,16 +2,16 @@
  * A partner's stores (a cinema's branches). Each has the partner's own code, unique per partner;
  * a closed store takes no new purchases. A partner key sees its own partner's stores only.
  */
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { isConstraintViolation, prepared } from "../../../db/database.ts";
 import { stores } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError, invalidField } from "../../errors.ts";
-import { decodeCursor, paginate } from "../../lib/cursor.ts";
 import { newId } from "../../lib/ids.ts";
-import { auditStatement } from "../../store/audit.ts";
+import { auditStatement, insertAudited } from "../../store/audit.ts";
 import { findPartnerRow } from "./partners.ts";
 import type { Principal } from "../../domain/principal.ts";
+import { newestFirst } from "../../store/page.ts";
 
 type StoreRow = typeof stores.$inferSelect;
 export type StoreStatus = StoreRow["status"];
@@ -49,10 +49,7 @@ export async function createStore(deps: Deps, actor: Principal, partnerId: strin
     updatedAt: now,
   };
   try {
-    await deps.database.atomic([
-      deps.database.db.insert(stores).values(row),
-      auditStatement(deps, actor, "store.create", { type: "store", id: row.id }),
-    ]);
+    await insertAudited(deps, actor, stores, row, "store.create", { type: "store", id: row.id });
   } catch (error) {
     // UNIQUE (partner_id, code) decides, also between two simultaneous creations.
     if (isConstraintViolation(error, "UNIQUE", "stores.partner_id")) throw await codeTaken(deps, partnerId, input.code);
@@ -74,13 +71,7 @@ async function codeTaken(deps: Deps, partnerId: string, code: string): Promise<A
 
 export async function listStores(deps: Deps, actor: Principal, partnerId: string, page: { cursor?: string | undefined; limit: number }) {
   await findPartnerRow(deps, partnerId, actor);
-  const rows = await deps.database.db
-    .select()
-    .from(stores)
-    .where(and(eq(stores.partnerId, partnerId), page.cursor ? lt(stores.id, decodeCursor(page.cursor)) : undefined))
-    .orderBy(desc(stores.id))
-    .limit(page.limit + 1);
-  const result = paginate(rows, page.limit, (r) => r.id);
+  const result = await newestFirst(deps.database.db, stores, page, eq(stores.partnerId, partnerId));
   return { items: result.items.map(toStoreView), nextCursor: result.nextCursor };
 }
 

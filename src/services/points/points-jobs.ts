@@ -5,7 +5,7 @@
  * once) moves nothing twice.
  */
 import { and, asc, eq, gt, isNotNull, isNull, lte, sql } from "drizzle-orm";
-import { isConstraintViolation, rendered } from "../../../db/database.ts";
+import { isConstraintViolation, rendered, type Statement } from "../../../db/database.ts";
 import { members, pointLots } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { localDate } from "../../domain/expiry.ts";
@@ -53,19 +53,15 @@ function moveEntries(txnId: string, from: string, to: string, amount: ReturnType
 /** Another run got there first: the unit found nothing to move and its zero entry was refused. */
 const nothingLeft = (error: unknown) => isConstraintViolation(error, "CHECK", "ledger_entries_nonzero");
 
-async function releasePending(deps: Deps): Promise<number> {
-  const now = deps.clock();
+/**
+ * A job's loop: one unit per member with lots matching `where`, a batch at a time. A unit that
+ * another run got to first moves nothing and counts for nothing.
+ */
+async function forEachMemberWithLots(deps: Deps, where: ReturnType<typeof and>, unitOf: (memberId: string) => Promise<Statement[]>): Promise<number> {
   let count = 0;
-  for (const memberId of await membersWithLots(deps, and(isNull(pointLots.releasedAt), lte(pointLots.availableAt, now)))) {
-    const due = sql`(SELECT COALESCE(SUM(remaining), 0) FROM point_lots WHERE member_id = ${memberId} AND released_at IS NULL AND available_at <= ${now})`;
-    const txnId = newId("transaction", now);
+  for (const memberId of await membersWithLots(deps, where)) {
     try {
-      await deps.database.atomic([
-        systemTransaction(deps, { id: txnId, memberId, kind: "release", reasonCode: "pending_released", description: "Pending points became available" }),
-        ...moveEntries(txnId, accounts.pending(memberId), accounts.member(memberId), due),
-        sql`UPDATE member_balances SET pending = pending - ${due}, available = available + ${due}, updated_at = ${now} WHERE member_id = ${memberId}`,
-        sql`UPDATE point_lots SET released_at = ${now} WHERE member_id = ${memberId} AND released_at IS NULL AND available_at <= ${now}`,
-      ]);
+      await deps.database.atomic(await unitOf(memberId));
       count++;
     } catch (error) {
       if (!nothingLeft(error)) throw error;
@@ -74,35 +70,42 @@ async function releasePending(deps: Deps): Promise<number> {
   return count;
 }
 
+async function releasePending(deps: Deps): Promise<number> {
+  const now = deps.clock();
+  return forEachMemberWithLots(deps, and(isNull(pointLots.releasedAt), lte(pointLots.availableAt, now)), async (memberId) => {
+    const due = sql`(SELECT COALESCE(SUM(remaining), 0) FROM point_lots WHERE member_id = ${memberId} AND released_at IS NULL AND available_at <= ${now})`;
+    const txnId = newId("transaction", now);
+    return [
+      systemTransaction(deps, { id: txnId, memberId, kind: "release", reasonCode: "pending_released", description: "Pending points became available" }),
+      ...moveEntries(txnId, accounts.pending(memberId), accounts.member(memberId), due),
+      sql`UPDATE member_balances SET pending = pending - ${due}, available = available + ${due}, updated_at = ${now} WHERE member_id = ${memberId}`,
+      sql`UPDATE point_lots SET released_at = ${now} WHERE member_id = ${memberId} AND released_at IS NULL AND available_at <= ${now}`,
+    ];
+  });
+}
+
 async function expireDue(deps: Deps): Promise<number> {
   const now = deps.clock();
   const { program } = await currentProgram(deps);
-  let count = 0;
   const dueWhere = and(isNotNull(pointLots.releasedAt), gt(pointLots.remaining, 0), lte(pointLots.expiresAt, now));
-  for (const memberId of await membersWithLots(deps, dueWhere)) {
+  return forEachMemberWithLots(deps, dueWhere, async (memberId) => {
     const lots = await deps.database.db.select({ earnedAt: pointLots.earnedAt }).from(pointLots).where(and(eq(pointLots.memberId, memberId), dueWhere)).orderBy(asc(pointLots.earnedAt));
     const dates = [...new Set(lots.map((l) => localDate(l.earnedAt, program.utcOffsetMinutes)))];
     const txnId = newId("transaction", now);
     const moved = sql`(SELECT COALESCE(-SUM(points), 0) FROM lot_movements WHERE txn_id = ${txnId})`;
-    try {
-      await deps.database.atomic([
-        systemTransaction(deps, { id: txnId, memberId, kind: "expire", reasonCode: "expired", description: `Expired — earned ${dates.join(", ")}` }),
-        sql`INSERT INTO lot_movements (txn_id, lot_id, points)
-            SELECT ${txnId}, id, -remaining FROM point_lots
-            WHERE member_id = ${memberId} AND released_at IS NOT NULL AND remaining > 0 AND expires_at <= ${now}`,
-        ...moveEntries(txnId, accounts.member(memberId), accounts.breakage, moved),
-        sql`UPDATE member_balances SET available = available - ${moved}, updated_at = ${now} WHERE member_id = ${memberId}`,
-        ...expiryProfileStatements(deps, { memberId, points: moved }),
-        // The points the lots lost: their movements' sum, negative.
-        interactionStatement(deps, { memberId, kind: "points_expired", channel: "system", points: rendered`(SELECT COALESCE(SUM(points), 0) FROM lot_movements WHERE txn_id = ${txnId})`, reference: txnId, occurredAt: now }),
-        sql`UPDATE point_lots SET remaining = 0 WHERE id IN (SELECT lot_id FROM lot_movements WHERE txn_id = ${txnId})`,
-      ]);
-      count++;
-    } catch (error) {
-      if (!nothingLeft(error)) throw error;
-    }
-  }
-  return count;
+    return [
+      systemTransaction(deps, { id: txnId, memberId, kind: "expire", reasonCode: "expired", description: `Expired — earned ${dates.join(", ")}` }),
+      sql`INSERT INTO lot_movements (txn_id, lot_id, points)
+          SELECT ${txnId}, id, -remaining FROM point_lots
+          WHERE member_id = ${memberId} AND released_at IS NOT NULL AND remaining > 0 AND expires_at <= ${now}`,
+      ...moveEntries(txnId, accounts.member(memberId), accounts.breakage, moved),
+      sql`UPDATE member_balances SET available = available - ${moved}, updated_at = ${now} WHERE member_id = ${memberId}`,
+      ...expiryProfileStatements(deps, { memberId, points: moved }),
+      // The points the lots lost: their movements' sum, negative.
+      interactionStatement(deps, { memberId, kind: "points_expired", channel: "system", points: rendered`(SELECT COALESCE(SUM(points), 0) FROM lot_movements WHERE txn_id = ${txnId})`, reference: txnId, occurredAt: now }),
+      sql`UPDATE point_lots SET remaining = 0 WHERE id IN (SELECT lot_id FROM lot_movements WHERE txn_id = ${txnId})`,
+    ];
+  });
 }
 
 /** Tells members, once per lot, that points expire within the program's notice days. */

@@ -1,9 +1,8 @@
 /** A member's points as they see them: balance with the next expiries, history, adjustments. */
-import { and, asc, desc, eq, gt, inArray, isNotNull, like, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNotNull, like, or, sql } from "drizzle-orm";
 import { ledgerEntries, ledgerTransactions, pointLots, tierHistory } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { expiresAt } from "../../domain/expiry.ts";
-import { decodeCursor, paginate } from "../../lib/cursor.ts";
 import { newId } from "../../lib/ids.ts";
 import { auditStatement } from "../../store/audit.ts";
 import type { Claim } from "../../store/idempotency.ts";
@@ -14,6 +13,7 @@ import type { Principal } from "../../domain/principal.ts";
 import { currentProgram } from "../program/program.ts";
 import { qualifyingPoints } from "../../store/tiers.ts";
 import { isoTime } from "../../lib/time.ts";
+import { newestFirst } from "../../store/page.ts";
 
 export async function memberBalance(deps: Deps, memberId: string) {
   await findMemberRow(deps, memberId);
@@ -40,13 +40,7 @@ export async function memberBalance(deps: Deps, memberId: string) {
 export async function memberLedger(deps: Deps, memberId: string, page: { cursor?: string | undefined; limit: number }) {
   await findMemberRow(deps, memberId);
   const { db } = deps.database;
-  const rows = await db
-    .select()
-    .from(ledgerTransactions)
-    .where(and(eq(ledgerTransactions.memberId, memberId), page.cursor ? lt(ledgerTransactions.id, decodeCursor(page.cursor)) : undefined))
-    .orderBy(desc(ledgerTransactions.id))
-    .limit(page.limit + 1);
-  const result = paginate(rows, page.limit, (r) => r.id);
+  const result = await newestFirst(db, ledgerTransactions, page, eq(ledgerTransactions.memberId, memberId));
   const ids = result.items.map((r) => r.id);
   const entries = ids.length
     ? await db

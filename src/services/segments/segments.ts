@@ -11,6 +11,7 @@ import type { Statement } from "../../../db/database.ts";
 import { members, partners, segmentMembers, segments } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { displayNameOf } from "../../domain/names.ts";
+import { newestFirst } from "../../store/page.ts";
 import {
   compileRule,
   findCycle,
@@ -327,13 +328,7 @@ export async function createSegment(deps: Deps, actor: Principal, input: Segment
 }
 
 export async function listSegments(deps: Deps, page: { cursor?: string | undefined; limit: number }) {
-  const rows = await deps.database.db
-    .select()
-    .from(segments)
-    .where(page.cursor ? lt(segments.id, decodeCursor(page.cursor)) : undefined)
-    .orderBy(desc(segments.id))
-    .limit(page.limit + 1);
-  const result = paginate(rows, page.limit, (r) => r.id);
+  const result = await newestFirst(deps.database.db, segments, page);
   return { items: result.items.map(segmentView), nextCursor: result.nextCursor };
 }
 
