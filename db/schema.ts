@@ -6,6 +6,7 @@
  * active card per member, one active signing key.
  * Times are UTC epoch milliseconds (integers).
  */
+import { consentChannels, genders } from "../src/domain/members.ts";
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
@@ -62,7 +63,7 @@ export const members = sqliteTable(
     email: text("email").unique(),
     phone: text("phone").unique(),
     birthDate: text("birth_date"),
-    gender: text("gender", { enum: ["female", "male", "other", "undisclosed"] }),
+    gender: text("gender", { enum: genders }),
     region: text("region"),
     tier: text("tier").notNull().default("basic"),
     // When the current tier term ends and the tier is requalified (null on the base tier).
@@ -271,7 +272,7 @@ export const outbox = sqliteTable(
   {
     id: text("id").primaryKey(),
     memberId: text("member_id").references(() => members.id),
-    channel: text("channel", { enum: ["email", "sms", "push"] }).notNull(),
+    channel: text("channel", { enum: consentChannels }).notNull(),
     recipient: text("recipient").notNull(),
     subject: text("subject"),
     body: text("body").notNull(),

@@ -4,6 +4,7 @@ import { settings } from "../db/schema.ts";
 import type { Deps } from "./deps.ts";
 import { ensureAdminToken } from "./services/auth/auth.ts";
 import { seedDemo } from "./cli/seed/seed-demo.ts";
+import { isoTime } from "./lib/time.ts";
 
 const INSTALLED_AT_KEY = "installed_at";
 
@@ -22,7 +23,7 @@ export async function prepareInstallation(deps: Deps, opts: { seedDemo: boolean;
   if (installed) return { generatedAdminToken, isNew: false, seeded: false };
   if (opts.seedDemo) await seedDemo(deps);
   await deps.database.atomic([
-    db.insert(settings).values({ key: INSTALLED_AT_KEY, value: new Date(deps.clock()).toISOString(), updatedAt: deps.clock() }).onConflictDoNothing(),
+    db.insert(settings).values({ key: INSTALLED_AT_KEY, value: isoTime(deps.clock()), updatedAt: deps.clock() }).onConflictDoNothing(),
   ]);
   return { generatedAdminToken, isNew: true, seeded: opts.seedDemo };
 }

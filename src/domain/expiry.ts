@@ -1,6 +1,6 @@
 /** When earned points expire, and the program's local day and month boundaries. */
 import type { ExpiryPolicy } from "./program.ts";
-import { DAY_MS, MINUTE_MS } from "../lib/time.ts";
+import { DAY_MS, isoDate, MINUTE_MS } from "../lib/time.ts";
 
 /** The calendar fields of an instant in the program's local time. */
 function localParts(atMs: number, utcOffsetMinutes: number) {
@@ -57,5 +57,5 @@ export function localDayNumber(atMs: number, utcOffsetMinutes: number): number {
 
 /** YYYY-MM-DD in the program's local time, for human descriptions. */
 export function localDate(atMs: number, utcOffsetMinutes: number): string {
-  return new Date(atMs + utcOffsetMinutes * MINUTE_MS).toISOString().slice(0, 10);
+  return isoDate(atMs + utcOffsetMinutes * MINUTE_MS);
 }

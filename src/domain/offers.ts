@@ -13,7 +13,7 @@
  * member (or the cashier for them) names them.
  */
 import { z } from "../lib/zod.ts";
-import { DAY_MS } from "../lib/time.ts";
+import { DAY_MS, isoDate } from "../lib/time.ts";
 
 const Id = z.string().min(1).max(64);
 const PositiveMinor = z.number().int().min(1).max(1e12);
@@ -119,7 +119,7 @@ export interface OfferPricing {
 export function limitWindows(at: number, utcOffsetMinutes: number): Record<LimitWindow, string> {
   const local = new Date(at + utcOffsetMinutes * 60_000);
   const day = local.toISOString().slice(0, 10);
-  const monday = new Date(local.getTime() - ((local.getUTCDay() + 6) % 7) * DAY_MS).toISOString().slice(0, 10);
+  const monday = isoDate(local.getTime() - ((local.getUTCDay() + 6) % 7) * DAY_MS);
   return { day: `day:${day}`, week: `week:${monday}`, month: `month:${day.slice(0, 7)}`, total: "total" };
 }
 

@@ -9,6 +9,7 @@
  * those attributes, and every comparison on a missing value is false — `neq` and `nin` included —
  * so `{not: …}` of it is true. `exists` asks for members who have a value.
  */
+import { genders, type ConsentChannel } from "./members.ts";
 import { z } from "../lib/zod.ts";
 import type { LifecycleStage } from "./clv/clv.ts";
 import { dayStart, localDate } from "./expiry.ts";
@@ -61,16 +62,13 @@ export const LIFECYCLE_STAGES = ["new", "active", "vip", "at_risk", "dormant", "
 const lifecycleComplete: Exclude<LifecycleStage, (typeof LIFECYCLE_STAGES)[number]> extends never ? true : never = true;
 void lifecycleComplete;
 
-export const GENDERS = ["female", "male", "other", "undisclosed"] as const;
-export const CONSENT_CHANNELS = ["email", "sms", "push"] as const;
-export type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
 
 const MONEY = 1e15;
 
 /** Every built-in attribute; `custom.<key>` adds the declared custom attributes. */
 export const SEGMENT_ATTRIBUTES = {
   age: { type: "integer", min: 0, max: 150, nullable: true, description: "Whole years since the birth date, on today's date in the program's time zone (members.birth_date)" },
-  gender: { type: "enum", values: GENDERS, nullable: true, description: "As the member gave it (members.gender)" },
+  gender: { type: "enum", values: genders, nullable: true, description: "As the member gave it (members.gender)" },
   region: { type: "text", nullable: true, description: "As the member gave it, compared exactly, e.g. \"서울 강남구\" (members.region)" },
   tier: { type: "tier", nullable: false, description: "Tier code; gt/gte/lt/lte/between follow the program's tier order, lowest first (members.tier)" },
   balance: { type: "integer", min: 0, max: MONEY, nullable: false, description: "Available points (member_balances.available)" },

@@ -5,12 +5,13 @@ import { decodeCursor, paginate } from "../lib/cursor.ts";
 import { toE164 } from "../lib/phone.ts";
 import { listOutbox } from "../services/outbox/outbox.ts";
 import { allow, bearer, createRouter, json, pageOf, PageQuerySchema } from "./common.ts";
+import { ConsentChannelSchema } from "./schemas.ts";
 
 const OutboxMessageSchema = z
   .object({
     id: z.string(),
     memberId: z.string().nullable(),
-    channel: z.enum(["email", "sms", "push"]),
+    channel: ConsentChannelSchema,
     recipient: z.string(),
     subject: z.string().nullable(),
     body: z.string(),

@@ -1,4 +1,5 @@
 /** Request and response schemas shared by routes, exported so tests and the SDK use the same types. */
+import { consentChannels, genders } from "../domain/members.ts";
 import { z } from "@hono/zod-openapi";
 import { PIN_MAX_ATTEMPTS, PIN_PATTERN } from "../domain/pin.ts";
 
@@ -24,8 +25,8 @@ const SingleLineSchema = (max: number) =>
 
 const NameSchema = SingleLineSchema(100);
 
-export const GenderSchema = z.enum(["female", "male", "other", "undisclosed"]);
-export const ConsentChannelSchema = z.enum(["email", "sms", "push"]);
+export const GenderSchema = z.enum(genders);
+export const ConsentChannelSchema = z.enum(consentChannels);
 
 export const EnrollMemberSchema = z
   .object({

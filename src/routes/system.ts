@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { json } from "./common.ts";
 import { createRouter } from "./common.ts";
+import { isoTime } from "../lib/time.ts";
 
 const SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5";
 
@@ -20,7 +21,7 @@ export const systemRouter = createRouter()
     }),
     async (c) => {
       const { database, clock } = c.var.deps;
-      const time = new Date(clock()).toISOString();
+      const time = isoTime(clock());
       try {
         await database.db.run(sql`select 1`);
         return c.json({ status: "ok" as const, driver: database.driver, time }, 200);

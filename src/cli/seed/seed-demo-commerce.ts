@@ -14,7 +14,7 @@ import { mintCardToken } from "../../services/cards/card-tokens.ts";
 import type { PurchaseInput, PurchaseItem } from "../../services/purchases/plan.ts";
 import { recordPurchase } from "../../services/purchases/record.ts";
 import { refundPurchase } from "../../services/purchases/refund.ts";
-import { DAY_MS } from "../../lib/time.ts";
+import { DAY_MS, isoTime } from "../../lib/time.ts";
 
 type PRNG = () => number;
 
@@ -138,7 +138,7 @@ export async function seedDemoCommerce(deps: Deps, input: { rand: PRNG; bytes: R
   );
   await deps.database.atomic(storeRows.map((row) => deps.database.db.insert(stores).values(row)));
   const offers = [];
-  for (const offer of demoOffers(partnerOf)) offers.push(await createOffer(sim, seeder, { ...offer, validFrom: new Date(start).toISOString() }));
+  for (const offer of demoOffers(partnerOf)) offers.push(await createOffer(sim, seeder, { ...offer, validFrom: isoTime(start) }));
   const drink = offers.find((o) => o.reward.kind === "points_reward")!;
 
   let purchases = 0;

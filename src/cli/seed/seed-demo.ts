@@ -3,6 +3,7 @@
  * and a few hundred members with cards. A fixed-seed PRNG makes it the same on every machine
  * (only the timestamps follow the clock), then three months of activity (seed-demo-commerce.ts).
  */
+import { consentChannels } from "../../domain/members.ts";
 import { cards, consents, memberBalances, members, partners } from "../../../db/schema.ts";
 import type { Statement } from "../../../db/database.ts";
 import type { Deps } from "../../deps.ts";
@@ -69,7 +70,7 @@ export async function seedDemo(deps: Deps) {
       db.insert(memberBalances).values({ memberId: id, updatedAt: createdAt }),
     );
     if (rand() < 0.55) {
-      for (const channel of ["email", "sms", "push"] as const) {
+      for (const channel of consentChannels) {
         if (rand() < 0.6) {
           statements.push(db.insert(consents).values({ id: newId("consent", createdAt, bytes), memberId: id, purpose: "marketing", channel, granted: true, source: "demo-signup", recordedAt: createdAt }));
         }

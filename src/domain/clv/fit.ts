@@ -27,7 +27,7 @@ import {
   type DateFormat,
   type Delimiter,
 } from "../delimited.ts";
-import { DAY_MS } from "../../lib/time.ts";
+import { DAY_MS, isoDate } from "../../lib/time.ts";
 
 // The file-reading pieces live in domain/delimited.ts; the CLI and tests know them from here too.
 export { detectDelimiter, parseCalendarDate, splitFields, type ColumnRef, type DateFormat, type Delimiter };
@@ -332,8 +332,4 @@ export function fitClvModels(
 
 function dayOf(epochMs: number): number {
   return Math.floor(epochMs / DAY_MS) * DAY_MS;
-}
-
-function isoDate(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 10);
 }

@@ -23,7 +23,7 @@ import {
   type LifecycleStage,
 } from "../../domain/clv/index.ts";
 import { localDayNumber } from "../../domain/expiry.ts";
-import { DAY_MS } from "../../lib/time.ts";
+import { DAY_MS, isoTime } from "../../lib/time.ts";
 import { scoreRfm, topByMonetary, type RfmScored } from "../../domain/rfm.ts";
 import { currentProgram } from "../program/program.ts";
 import { refreshSegments } from "../segments/segments.ts";
@@ -383,7 +383,7 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
     await deps.database.atomic(scoreStatements(deps.database.driver, unit));
     progress("write", Math.min(n, from + perUnit), n);
   }
-  const model: StoredClvModel = { bgNbd, gammaGamma, fittedAt: new Date(now).toISOString(), buyers: buyers.length, horizonMonths: CLV_MONTHS, monthlyDiscount: CLV_MONTHLY_DISCOUNT };
+  const model: StoredClvModel = { bgNbd, gammaGamma, fittedAt: isoTime(now), buyers: buyers.length, horizonMonths: CLV_MONTHS, monthlyDiscount: CLV_MONTHLY_DISCOUNT };
   await deps.database.atomic([
     sql`INSERT INTO settings (key, value, updated_at) VALUES (${MODEL_KEY}, ${JSON.stringify(model)}, ${now})
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,

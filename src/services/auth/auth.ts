@@ -14,6 +14,7 @@ import { toE164 } from "../../lib/phone.ts";
 import { deliverWithDevSender, queueMessage } from "../outbox/outbox.ts";
 import { findActiveKeyByHash, PARTNER_KEY_PREFIX } from "../partners/partners.ts";
 import { BOOTSTRAP_ADMIN_ID, type Principal } from "../../domain/principal.ts";
+import { isoTime } from "../../lib/time.ts";
 
 export const STAFF_TOKEN_TYP = "dangol-staff+jwt";
 export const MEMBER_TOKEN_TYP = "dangol-member+jwt";
@@ -97,7 +98,7 @@ async function issueToken(deps: Deps, typ: string, subject: string, ttlS: number
   const issuedAtS = Math.floor(deps.clock() / 1000);
   const expiresAtS = issuedAtS + ttlS;
   const token = await signToken({ kid, key, typ, claims: { sub: subject }, issuedAtS, expiresAtS });
-  return { token, expiresAt: new Date(expiresAtS * 1000).toISOString() };
+  return { token, expiresAt: isoTime(expiresAtS * 1000) };
 }
 
 export async function staffLogin(deps: Deps, input: { email: string; password: string }) {

@@ -8,6 +8,7 @@ import { newId } from "../../lib/ids.ts";
 import { insertAudited } from "../../store/audit.ts";
 import type { Principal } from "../../domain/principal.ts";
 import { newestFirst } from "../../store/page.ts";
+import { isoTime } from "../../lib/time.ts";
 
 type StaffRow = typeof staffUsers.$inferSelect;
 
@@ -46,6 +47,6 @@ export function toStaffView(row: StaffRow) {
     name: row.name,
     role: row.role,
     status: row.status,
-    createdAt: new Date(row.createdAt).toISOString(),
+    createdAt: isoTime(row.createdAt),
   };
 }

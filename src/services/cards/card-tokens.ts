@@ -19,6 +19,7 @@ import { recordedInteractionStatements } from "../../store/interactions.ts";
 import { findMemberRow } from "../members/members.ts";
 import { memberOffers } from "../offers/offers.ts";
 import type { Principal } from "../../domain/principal.ts";
+import { isoTime } from "../../lib/time.ts";
 
 /** Our own JOSE `typ` for card tokens: short, because every byte counts inside the QR code. */
 export const CARD_TOKEN_TYP = "dgc";
@@ -40,7 +41,7 @@ export async function mintCardToken(deps: Deps, memberId: string) {
   ]);
   const { kid, key } = await deps.keys.signingKey();
   const token = await signToken({ kid, key, typ: CARD_TOKEN_TYP, claims: { jti }, issuedAtS, expiresAtS });
-  return { token, expiresAt: new Date(expiresAtS * 1000).toISOString(), cardNumber: card.number };
+  return { token, expiresAt: isoTime(expiresAtS * 1000), cardNumber: card.number };
 }
 
 const rejectionCodes: Record<VerifyFailure, ErrorCode> = {

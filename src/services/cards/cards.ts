@@ -10,6 +10,7 @@ import { findMemberRow } from "../members/members.ts";
 import { auditStatement } from "../../store/audit.ts";
 import type { Principal } from "../../domain/principal.ts";
 import { newestFirst } from "../../store/page.ts";
+import { isoTime } from "../../lib/time.ts";
 
 type CardRow = typeof cards.$inferSelect;
 export type CardStatus = CardRow["status"];
@@ -174,7 +175,7 @@ function toCardView(row: CardRow, replacedByNumber: string | null): CardView {
     memberId: row.memberId,
     status: row.status,
     replacedBy: replacedByNumber,
-    issuedAt: new Date(row.issuedAt).toISOString(),
-    statusChangedAt: new Date(row.statusChangedAt).toISOString(),
+    issuedAt: isoTime(row.issuedAt),
+    statusChangedAt: isoTime(row.statusChangedAt),
   };
 }

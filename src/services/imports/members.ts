@@ -30,6 +30,7 @@ import {
   type IssueList,
 } from "./imports.ts";
 import type { Gender } from "../../domain/members.ts";
+import { isoDate } from "../../lib/time.ts";
 
 export type MemberColumn = "id" | "name" | "email" | "phone" | "birth-date" | "gender" | "region";
 
@@ -162,7 +163,7 @@ export function createMemberLineParser(format: MemberFileFormat, today: string):
     let birthDate: string | null = null;
     if (birthText !== "") {
       const at = parseCalendarDate(birthText.replace(/[./]/g, "-"), "auto");
-      const iso = at === undefined ? undefined : new Date(at).toISOString().slice(0, 10);
+      const iso = at === undefined ? undefined : isoDate(at);
       if (iso === undefined || iso < "1900-01-01" || iso > today) warnings.push(`birth date ${JSON.stringify(birthText)} is not a date from 1900 to today: left out`);
       else birthDate = iso;
     }
@@ -222,7 +223,7 @@ interface Candidate {
  * found; a line that cannot be used is reported, never thrown.
  */
 export async function importMembers(deps: Deps, lines: AsyncIterable<string> | Iterable<string>, options: MemberImportOptions): Promise<MemberImportReport> {
-  const today = new Date(deps.clock()).toISOString().slice(0, 10);
+  const today = isoDate(deps.clock());
   const parse = createMemberLineParser(options.format, today);
   const chunkSize = options.chunkSize ?? 500;
   const maxListed = options.maxListed ?? 1_000;

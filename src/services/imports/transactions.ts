@@ -32,6 +32,7 @@ import type { InteractionChannel } from "../../domain/interactions.ts";
 import { purchaseProfileStatements } from "../../store/profiles.ts";
 import { rowsForValues } from "../../store/rows-for-values.ts";
 import { currentProgram } from "../program/program.ts";
+import { isoDate } from "../../lib/time.ts";
 
 /** The affinity subject ("partner:import", "category:import") of history that names no partner. */
 export const IMPORT_PSEUDO_PARTNER = "import";
@@ -161,7 +162,7 @@ export async function importTransactions(live: Deps, lines: AsyncIterable<string
       }
       firstLineOfTxn.set(parsed.txnId, line);
     }
-    const date = new Date(parsed.at).toISOString().slice(0, 10);
+    const date = isoDate(parsed.at);
     const row: Row = {
       line,
       externalMemberId: parsed.customerId,
@@ -196,7 +197,7 @@ export async function importTransactions(live: Deps, lines: AsyncIterable<string
     options.onProgress?.({ stage: "writing", linesRead: counts.lines, written: i, total: rows.length });
     await write(rows.slice(i, i + chunkSize));
   }
-  const iso = (day: number) => (Number.isFinite(day) ? new Date(day).toISOString().slice(0, 10) : null);
+  const iso = (day: number) => (Number.isFinite(day) ? isoDate(day) : null);
   return {
     ...counts,
     rejected: rejected.report,

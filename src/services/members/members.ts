@@ -11,7 +11,7 @@ import { toE164 } from "../../lib/phone.ts";
 import type { ConsentChannel, Gender } from "../../domain/members.ts";
 import type { Principal } from "../../domain/principal.ts";
 import { recordedInteractionStatements } from "../../store/interactions.ts";
-import { isoTime } from "../../lib/time.ts";
+import { isoDate, isoTime } from "../../lib/time.ts";
 
 export interface EnrollInput {
   name: string;
@@ -56,7 +56,7 @@ function invalid(errors: FieldError[]): never {
 
 /** A birth date may not be after today — today by the app's clock, in UTC. */
 function checkBirthDate(deps: Deps, birthDate: string | null | undefined) {
-  if (birthDate && birthDate > new Date(deps.clock()).toISOString().slice(0, 10)) {
+  if (birthDate && birthDate > isoDate(deps.clock())) {
     invalid([{ field: "birthDate", message: "Must not be in the future" }]);
   }
 }

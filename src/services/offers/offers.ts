@@ -26,6 +26,7 @@ import { balanceOf } from "../../store/ledger.ts";
 import { findMemberRow } from "../members/members.ts";
 import { assertScope, partnerActingFor, type Principal } from "../../domain/principal.ts";
 import { currentProgram } from "../program/program.ts";
+import { isoTime, isoTimeOrNull } from "../../lib/time.ts";
 
 type OfferRow = typeof offers.$inferSelect;
 
@@ -86,15 +87,15 @@ export function offerView(row: OfferRow) {
     limits: offer.limits,
     stackable: offer.stackable,
     operatorFundedBps: offer.operatorFundedBps,
-    validFrom: new Date(row.validFrom).toISOString(),
-    validUntil: row.validUntil === null ? null : new Date(row.validUntil).toISOString(),
+    validFrom: isoTime(row.validFrom),
+    validUntil: isoTimeOrNull(row.validUntil),
     budget: {
       count: row.budgetCount,
       amountMinor: row.budgetAmountMinor,
       usedCount: row.usedCount,
       usedAmountMinor: row.usedAmountMinor,
     },
-    createdAt: new Date(row.createdAt).toISOString(),
+    createdAt: isoTime(row.createdAt),
   };
 }
 

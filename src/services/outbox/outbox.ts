@@ -2,15 +2,17 @@
  * Messages to members go through the outbox: written in the same unit as the change that causes
  * them, then handed to a sender. The dev sender only records delivery; real channels come later.
  */
+import type { ConsentChannel } from "../../domain/members.ts";
 import { and, eq } from "drizzle-orm";
 import { outbox } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { newestFirst } from "../../store/page.ts";
 import { newId } from "../../lib/ids.ts";
+import { isoTime, isoTimeOrNull } from "../../lib/time.ts";
 
 export interface OutgoingMessage {
   memberId: string | null;
-  channel: "email" | "sms" | "push";
+  channel: ConsentChannel;
   recipient: string;
   subject?: string;
   body: string;
@@ -64,8 +66,8 @@ export async function listOutbox(deps: Deps, query: { recipient?: string | undef
       kind: r.kind,
       status: r.status,
       provider: r.provider,
-      createdAt: new Date(r.createdAt).toISOString(),
-      sentAt: r.sentAt === null ? null : new Date(r.sentAt).toISOString(),
+      createdAt: isoTime(r.createdAt),
+      sentAt: isoTimeOrNull(r.sentAt),
     })),
     nextCursor: page.nextCursor,
   };

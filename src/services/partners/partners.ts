@@ -13,6 +13,7 @@ import { toE164 } from "../../lib/phone.ts";
 import { actorIdOf, auditStatement, insertAudited } from "../../store/audit.ts";
 import type { PartnerScope, Principal } from "../../domain/principal.ts";
 import { newestFirst } from "../../store/page.ts";
+import { isoTime, isoTimeOrNull } from "../../lib/time.ts";
 
 
 export const PARTNER_KEY_PREFIX = "dg_pk_";
@@ -262,8 +263,8 @@ function toPartnerView(row: PartnerRow) {
     status: row.status,
     contact: { name: row.contactName, email: row.contactEmail, phone: row.contactPhone },
     settlement: { pointCostMilli: row.pointCostMilli, redemptionRateMilli: row.redemptionRateMilli },
-    createdAt: new Date(row.createdAt).toISOString(),
-    updatedAt: new Date(row.updatedAt).toISOString(),
+    createdAt: isoTime(row.createdAt),
+    updatedAt: isoTime(row.updatedAt),
   };
 }
 
@@ -274,7 +275,7 @@ function toKeyView(row: KeyRow) {
     name: row.name,
     prefix: row.prefix,
     scopes: row.scopes,
-    createdAt: new Date(row.createdAt).toISOString(),
-    revokedAt: row.revokedAt === null ? null : new Date(row.revokedAt).toISOString(),
+    createdAt: isoTime(row.createdAt),
+    revokedAt: isoTimeOrNull(row.revokedAt),
   };
 }

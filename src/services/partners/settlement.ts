@@ -12,6 +12,7 @@ import { invalidField } from "../../errors.ts";
 import { accounts } from "../../store/ledger.ts";
 import { findPartnerRow } from "./partners.ts";
 import { currentProgram } from "../program/program.ts";
+import { isoTime } from "../../lib/time.ts";
 
 export interface StatementLine extends SettlementLine {
   txnId: string;
@@ -97,7 +98,7 @@ export async function partnerStatement(deps: Deps, partnerId: string, month: str
     const movement: SettlementMovement = row;
     return {
       txnId: row.txnId,
-      bookedAt: new Date(row.bookedAt).toISOString(),
+      bookedAt: isoTime(row.bookedAt),
       kind: row.kind,
       purchaseId: row.purchaseId,
       receiptId: row.receiptId,
@@ -113,8 +114,8 @@ export async function partnerStatement(deps: Deps, partnerId: string, month: str
     partnerName: partner.name,
     month,
     currency: program.currency,
-    from: new Date(fromMs).toISOString(),
-    to: new Date(toMs).toISOString(),
+    from: isoTime(fromMs),
+    to: isoTime(toMs),
     status: now >= toMs + CLOSING_GRACE_MS ? "closed" : "open",
     points: totals.points,
     amounts: totals.amounts,

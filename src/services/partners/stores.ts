@@ -12,6 +12,7 @@ import { auditStatement, insertAudited } from "../../store/audit.ts";
 import { findPartnerRow } from "./partners.ts";
 import type { Principal } from "../../domain/principal.ts";
 import { newestFirst } from "../../store/page.ts";
+import { isoTime } from "../../lib/time.ts";
 
 type StoreRow = typeof stores.$inferSelect;
 export type StoreStatus = StoreRow["status"];
@@ -137,7 +138,7 @@ function toStoreView(row: StoreRow) {
     latitude: row.latitude,
     longitude: row.longitude,
     status: row.status,
-    createdAt: new Date(row.createdAt).toISOString(),
-    updatedAt: new Date(row.updatedAt).toISOString(),
+    createdAt: isoTime(row.createdAt),
+    updatedAt: isoTime(row.updatedAt),
   };
 }

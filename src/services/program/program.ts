@@ -6,6 +6,7 @@ import { defaultProgram, type Program, ProgramSchema } from "../../domain/progra
 import { invalidField } from "../../errors.ts";
 import { auditStatement } from "../../store/audit.ts";
 import type { Principal } from "../../domain/principal.ts";
+import { isoTime } from "../../lib/time.ts";
 
 export interface ProgramVersion {
   version: number;
@@ -14,7 +15,7 @@ export interface ProgramVersion {
 }
 
 function toVersion(row: typeof programVersions.$inferSelect): ProgramVersion {
-  return { version: row.version, program: ProgramSchema.parse(JSON.parse(row.config)), createdAt: new Date(row.createdAt).toISOString() };
+  return { version: row.version, program: ProgramSchema.parse(JSON.parse(row.config)), createdAt: isoTime(row.createdAt) };
 }
 
 // Every purchase needs the rules; reading and validating them each time cost more than the rest
@@ -58,7 +59,7 @@ export async function updateProgram(deps: Deps, actor: Principal, program: Progr
     deps.database.db.insert(programVersions).values({ version, config: JSON.stringify(program), createdAt: deps.clock(), createdBy: actor.role }),
     auditStatement(deps, actor, "program.update", { type: "program", id: String(version) }),
   ]);
-  const value = { version, program, createdAt: new Date(deps.clock()).toISOString() };
+  const value = { version, program, createdAt: isoTime(deps.clock()) };
   cached.set(deps.database, { at: Date.now(), value });
   return value;
 }

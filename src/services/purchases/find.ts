@@ -4,6 +4,7 @@ import { purchases } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError } from "../../errors.ts";
 import type { Principal } from "../../domain/principal.ts";
+import { isoTime } from "../../lib/time.ts";
 
 
 export type PurchaseRow = typeof purchases.$inferSelect;
@@ -36,6 +37,6 @@ export function purchaseView(row: PurchaseRow) {
     pointsRestored: row.restoredPoints,
     status: (row.refundedMinor === 0 ? "completed" : row.refundedMinor < row.amountMinor ? "partially_refunded" : "refunded") as "completed" | "partially_refunded" | "refunded",
     programVersion: row.programVersion,
-    occurredAt: new Date(row.occurredAt).toISOString(),
+    occurredAt: isoTime(row.occurredAt),
   };
 }

@@ -25,7 +25,7 @@ import { interactionStatement } from "../../store/interactions.ts";
 import { purchaseProfileStatements } from "../../store/profiles.ts";
 import { activeStoreOf } from "../partners/stores.ts";
 import { offersAt, offerUseStatements, usesAround } from "../offers/offers.ts";
-import { DAY_MS } from "../../lib/time.ts";
+import { DAY_MS, isoTime } from "../../lib/time.ts";
 import { checkRedemption, invalidInput, occurredAtOf, priceOrRefuse } from "../../domain/purchase.ts";
 
 export interface PurchaseItem {
@@ -185,7 +185,7 @@ export async function planPurchase(deps: Deps, actor: Principal, input: Purchase
     pointsPending: pendingNow ? credited : 0,
     payableMinor,
     breakdown,
-    occurredAt: new Date(occurredAt).toISOString(),
+    occurredAt: isoTime(occurredAt),
   };
   const statements = (): Statement[] => [
     rendered`INSERT INTO purchases (id, partner_id, receipt_id, store_id, member_id, card_id, amount_minor, currency, redeemed_points, earned_points,
