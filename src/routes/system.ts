@@ -1,6 +1,6 @@
 /** Unauthenticated system routes: health, the JWKS and the interactive API docs. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { sql } from "drizzle-orm";
+import { pingDatabase } from "../services/system/health.ts";
 import { json } from "./common.ts";
 import { createRouter } from "./common.ts";
 import { isoTime } from "../lib/time.ts";
@@ -20,10 +20,11 @@ export const systemRouter = createRouter()
       },
     }),
     async (c) => {
-      const { database, clock } = c.var.deps;
+      const { deps } = c.var;
+      const { database, clock } = deps;
       const time = isoTime(clock());
       try {
-        await database.db.run(sql`select 1`);
+        await pingDatabase(deps);
         return c.json({ status: "ok" as const, driver: database.driver, time }, 200);
       } catch {
         return c.json({ status: "unavailable" as const, driver: database.driver, time }, 503);
