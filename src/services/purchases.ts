@@ -11,7 +11,7 @@ import { computeEarning, type BreakdownLine } from "../domain/earning.ts";
 import { OfferRefused, priceOffers, type Offer, type PricingContext } from "../domain/offers.ts";
 import { dayStart, expiresAt, monthStart } from "../domain/expiry.ts";
 import type { Program } from "../domain/program.ts";
-import { cashRefundMinor, itemRefundMinor, refundEffect } from "../domain/refund.ts";
+import { cashRefundMinor, itemRefundMinor, refundEffect, spendByCategory } from "../domain/refund.ts";
 import { AppError, invalidField } from "../errors.ts";
 import { newId } from "../lib/ids.ts";
 import { resolvePresentedCard } from "./card-tokens.ts";
@@ -240,10 +240,10 @@ async function planPurchase(deps: Deps, actor: Principal, input: PurchaseInput, 
   };
   const statements = (): Statement[] => [
     rendered`INSERT INTO purchases (id, partner_id, receipt_id, store_id, member_id, card_id, amount_minor, currency, redeemed_points, earned_points,
-                               payable_minor, program_version, items, breakdown, discount_minor, point_cost_milli, redemption_rate_milli,
+                               payable_minor, program_version, items, category, breakdown, discount_minor, point_cost_milli, redemption_rate_milli,
                                card_token_jti, occurred_at, created_at)
         VALUES (${purchaseId}, ${input.partnerId}, ${input.receiptId}, ${input.storeId ?? null}, ${memberId}, ${card.id}, ${input.amountMinor},
-                ${input.currency}, ${spent}, ${earned}, ${payableMinor}, ${version}, ${input.items ? JSON.stringify(input.items) : null},
+                ${input.currency}, ${spent}, ${earned}, ${payableMinor}, ${version}, ${input.items ? JSON.stringify(input.items) : null}, ${terms.category},
                 ${JSON.stringify(breakdown)}, ${discount}, ${terms.pointCostMilli}, ${terms.redemptionRateMilli}, ${prep.tokenJti}, ${occurredAt}, ${deps.clock()})`,
     ...transactionStatements(
       deps,
@@ -381,21 +381,27 @@ async function purchaseByReceipt(deps: Deps, partnerId: string, receiptId: strin
   return query.get({ partnerId, receiptId });
 }
 
-/**
- * Units of a purchase's items to refund, with the amount each returns. Refuses skus that were
- * not bought and more units than are left; the refund guard catches a concurrent refund.
- */
-async function itemsToRefund(deps: Deps, purchase: PurchaseRow, requested: Array<{ sku: string; quantity: number }>) {
-  if (!purchase.items?.length) invalid("items", "This purchase was recorded without items: refund an amount");
+/** Units of each of a purchase's skus refunded so far (none for a purchase without items). */
+async function refundedUnitsOf(deps: Deps, purchase: PurchaseRow): Promise<Map<string, number>> {
+  if (!purchase.items?.length) return new Map();
   const refunded = await deps.database.db
     .select({ sku: purchaseRefundItems.sku, quantity: sql<number>`SUM(${purchaseRefundItems.quantity})` })
     .from(purchaseRefundItems)
     .where(eq(purchaseRefundItems.purchaseId, purchase.id))
     .groupBy(purchaseRefundItems.sku);
+  return new Map(refunded.map((r) => [r.sku, Number(r.quantity)]));
+}
+
+/**
+ * Units of a purchase's items to refund, with the amount each returns. Refuses skus that were
+ * not bought and more units than are left; the refund guard catches a concurrent refund.
+ */
+function itemsToRefund(purchase: PurchaseRow, refunded: ReadonlyMap<string, number>, requested: Array<{ sku: string; quantity: number }>) {
+  if (!purchase.items?.length) invalid("items", "This purchase was recorded without items: refund an amount");
   return requested.map((item, i) => {
     const line = purchase.items!.find((l) => l.sku === item.sku);
     if (!line) invalid(`items.${i}.sku`, `${item.sku} is not on this purchase`);
-    const before = Number(refunded.find((r) => r.sku === item.sku)?.quantity ?? 0);
+    const before = refunded.get(item.sku) ?? 0;
     if (before + item.quantity > line.quantity) {
       throw new AppError("refund_exceeds_remaining", `Only ${line.quantity - before} of ${item.sku} are left to refund.`, {
         errors: [{ field: `items.${i}.quantity`, message: `At most ${line.quantity - before}` }],
@@ -470,7 +476,8 @@ export async function refundPurchase(
     const deps = frozenClock(live);
     const purchase = await findPurchase(deps, actor, purchaseId);
     const left = purchase.amountMinor - purchase.refundedMinor;
-    const itemRows = "items" in request ? await itemsToRefund(deps, purchase, request.items) : [];
+    const refundedUnits = await refundedUnitsOf(deps, purchase);
+    const itemRows = "items" in request ? itemsToRefund(purchase, refundedUnits, request.items) : [];
     const amount = isVoid ? left : "items" in request ? itemRows.reduce((n, i) => n + i.amountMinor, 0) : request.amountMinor;
     if (left === 0) throw new AppError("nothing_to_refund", "This purchase is already fully refunded.", { purchaseId });
     if (amount > left) {
@@ -481,7 +488,7 @@ export async function refundPurchase(
     const purchaseTxn = await purchaseTransactionOf(deps, purchaseId);
     const claw = await planClawBack(deps, purchase.memberId, purchaseTxn.id, effect.clawPoints);
     const restore = await planRestore(deps, { id: purchaseId, txnId: purchaseTxn.id, restoredPoints: purchase.restoredPoints }, effect.restorePoints);
-    const { name } = await partnerTerms(deps, purchase.partnerId);
+    const { name, category } = await partnerTerms(deps, purchase.partnerId);
     const txnId = newId("transaction", deps.clock());
     const uses = await offersOfPurchase(deps, purchaseId);
     const usedOffers = uses.length ? await db.select().from(offers).where(inArray(offers.id, uses.map((u) => u.offerId))) : [];
@@ -490,6 +497,8 @@ export async function refundPurchase(
       uses,
       (offerId) => offerOf(usedOffers.find((o) => o.id === offerId)!).limits,
     );
+    const refundedMinor = amount - offerRefund.discountReversedMinor;
+    const categoriesMinor = categoriesTakenBack(purchase, category, refundedUnits, itemRows, refundedMinor);
     const statements: Statement[] = [
       // Aborts the unit if another refund of this purchase committed since it was read.
       sql`INSERT INTO ledger_entries (txn_id, account, points) SELECT ${txnId}, 'guard:refund', 0
@@ -532,8 +541,10 @@ export async function refundPurchase(
       ...offerRefund.statements,
       ...refundProfileStatements(deps, {
         memberId: purchase.memberId,
+        partnerId: purchase.partnerId,
         at: deps.clock(),
-        refundedMinor: amount - offerRefund.discountReversedMinor,
+        refundedMinor,
+        categoriesMinor,
         pointsClawedBack: effect.clawPoints,
         pointsRestored: effect.restorePoints,
       }),
@@ -543,7 +554,7 @@ export async function refundPurchase(
         channel: "store",
         partnerId: purchase.partnerId,
         storeId: purchase.storeId,
-        amountMinor: -(amount - offerRefund.discountReversedMinor),
+        amountMinor: -refundedMinor,
         points: effect.restorePoints - effect.clawPoints,
         reference: purchaseId,
         attributes: { refundId: txnId, refundMinor: amount, discountReversedMinor: offerRefund.discountReversedMinor },
@@ -581,6 +592,27 @@ export async function refundPurchase(
  * what is left, never concurrent_update. A lost round costs a plan and a short pause.
  */
 const REFUND_ATTEMPTS = 64;
+
+/**
+ * What a refund of `refundedMinor` (net of the offers' share it reverses) takes off each of the
+ * purchase's categories in the profile: the split of what was left before, less the split after.
+ */
+function categoriesTakenBack(
+  purchase: PurchaseRow,
+  partnerCategory: string,
+  refundedUnits: ReadonlyMap<string, number>,
+  itemRows: Array<{ sku: string; quantity: number }>,
+  refundedMinor: number,
+): Map<string, number> {
+  // Migration 0011 gave every older purchase its partner's category; null is never expected.
+  const lines = purchase.items?.length ? purchase.items : [{ category: purchase.category ?? partnerCategory, amountMinor: purchase.amountMinor }];
+  const unitsAfter = new Map(refundedUnits);
+  for (const item of itemRows) unitsAfter.set(item.sku, (unitsAfter.get(item.sku) ?? 0) + item.quantity);
+  const leftBefore = purchase.amountMinor - purchase.discountMinor - purchase.refundedMinor + purchase.refundedDiscountMinor;
+  const before = spendByCategory(leftBefore, lines, refundedUnits);
+  const after = spendByCategory(leftBefore - refundedMinor, lines, unitsAfter);
+  return new Map([...before].map(([c, minor]) => [c, minor - after.get(c)!]));
+}
 
 /** The purchase's own ledger transaction (the partial unique index on purchase_id finds it). */
 async function purchaseTransactionOf(deps: Deps, purchaseId: string) {
