@@ -100,6 +100,10 @@ export async function createWorld(): Promise<World> {
   // Every token above is signed by the first key: the spare (rotated out, never signing) may be deleted.
   const spareKid = (await json<{ kid: string }>(t, "POST", "/v1/admin/signing-keys/rotate", 201)).kid;
   await json(t, "POST", "/v1/admin/signing-keys/rotate", 201);
+  // A sign-in code waiting for C, so that the fuzzer's verify calls can succeed too.
+  await expectStatus(await t.call("POST", "/v1/auth/member/start", { token: null, body: { email: C.email } }), 202);
+  const sent = await json<{ items: { body: string }[] }>(t, "GET", `/v1/outbox?recipient=${encodeURIComponent(C.email)}&limit=1`, 200);
+  const codeForC = /\b(\d{6})\b/.exec(sent.items[0]!.body)![1]!;
   const cardTokens = { A: [] as string[], B: [] as string[] };
   for (let i = 0; i < 20; i++) {
     cardTokens.A.push((await mintCardToken(t.deps, A.id)).token);
@@ -119,7 +123,8 @@ export async function createWorld(): Promise<World> {
     keyId: [P.spareKeyId, Q.spareKeyId, MISSING.key],
     // Not the key in force: a rotation by the fuzzer would retire it, and deleting it would void every card token.
     kid: [spareKid, MISSING.kid],
-    email: [A.email, B.email, marketer.email, "nobody@example.com"],
+    email: [A.email, B.email, C.email, marketer.email, "nobody@example.com"],
+    code: [codeForC, "000000"],
     recipient: [A.email, B.email],
     password: [marketer.password, "wrong password 123"],
     phone: ["01012345678", "+82 10-9876-5432", "010-0000"],
