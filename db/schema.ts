@@ -337,6 +337,11 @@ export const purchases = sqliteTable(
     restoredPoints: integer("restored_points").notNull().default(0),
     programVersion: integer("program_version").notNull(),
     items: text("items", { mode: "json" }).$type<Array<{ sku: string; category: string; amountMinor: number; quantity: number }>>(),
+    /**
+     * The partner's business category when the sale was made: the profile's category of a purchase
+     * without items, which its refunds take back from (the partner's category may change since).
+     */
+    category: text("category"),
     breakdown: text("breakdown", { mode: "json" }).notNull(),
     /** Offer discounts on this purchase, all offers together (details in purchase_offers). */
     discountMinor: integer("discount_minor").notNull().default(0),

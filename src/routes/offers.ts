@@ -96,7 +96,7 @@ export const offersRouter = createRouter()
       request: { params: OfferParams },
       responses: { 200: json(OfferSchema, "The offer"), ...errorResponses(401, 403, 404) },
     }),
-    async (c) => c.json(offerView(await findOffer(c.var.deps, c.var.principal, c.req.valid("param").offerId)), 200),
+    async (c) => c.json(offerView(await findOffer(c.var.deps, c.var.principal, c.req.valid("param").offerId), c.var.principal), 200),
   )
   .openapi(
     createRoute({

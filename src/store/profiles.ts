@@ -1,12 +1,14 @@
 /**
  * The customer profile, updated incrementally: each interaction adds its O(1) share to the
  * member's profile row (and its partner and category affinities) in the same atomic unit as the
- * business change, so the profile is never behind, never doubled, and never needs a history scan.
+ * business change, so the profile is never behind, never doubled, and never needs a history scan
+ * (a back-dated purchase recounts the member's purchase days within the interactions index).
  */
 import { sql, type SQL } from "drizzle-orm";
 import { rendered, type Statement } from "../../db/database.ts";
 import type { Deps } from "../deps.ts";
 import { localDayNumber } from "../domain/expiry.ts";
+import { spendByCategory } from "../domain/refund.ts";
 import { DAY_MS } from "../lib/time.ts";
 
 /** Creates the member's profile row if it is missing, then applies `set` to it. */
@@ -39,22 +41,29 @@ export interface PurchaseFacts {
 }
 
 /**
- * A purchase's share of the profile. A new local day counts as a purchase day when the purchase
- * is later than the last one on another day (purchases arrive in order; a back-dated sale on a day
- * already counted is merged, one on an uncounted earlier day is counted by the next recompute).
+ * A purchase's share of the profile. Its local day is a new purchase day when it is later than the
+ * last purchase's day; a back-dated purchase (a till catching up, history imported late) recounts
+ * the member's distinct purchase days from the interactions index instead.
  */
 export function purchaseProfileStatements(deps: Deps, p: PurchaseFacts): Statement[] {
   const day = localDayNumber(p.at, p.utcOffsetMinutes);
-  const categories = new Map<string, number>();
-  for (const line of p.lines?.length ? p.lines : [{ category: p.partnerCategory, amountMinor: p.amountMinor }]) {
-    categories.set(line.category, (categories.get(line.category) ?? 0) + line.amountMinor);
-  }
+  const offsetMs = p.utcOffsetMinutes * 60_000;
+  const categories = spendByCategory(p.amountMinor, p.lines?.length ? p.lines : [{ category: p.partnerCategory, amountMinor: p.amountMinor }]);
   return [
     rendered`INSERT INTO member_profiles (member_id, first_purchase_at, first_purchase_minor, last_purchase_at, purchase_count, purchase_days, monetary_minor,
                                      points_earned, points_redeemed, offers_used, interaction_count, last_interaction_at, updated_at)
         VALUES (${p.memberId}, ${p.at}, ${p.amountMinor}, ${p.at}, 1, 1, ${p.amountMinor}, ${p.pointsEarned}, ${p.pointsSpent}, ${p.offersUsed}, 1, ${p.at}, ${deps.clock()})
         ON CONFLICT (member_id) DO UPDATE SET
-          purchase_days = purchase_days + CASE WHEN last_purchase_at IS NULL OR ${day} > (last_purchase_at + ${p.utcOffsetMinutes * 60_000}) / ${DAY_MS} THEN 1 ELSE 0 END,
+          purchase_days = CASE
+            WHEN last_purchase_at IS NULL OR ${day} > CAST((last_purchase_at + ${offsetMs}) / ${DAY_MS} AS INTEGER) THEN purchase_days + 1
+            WHEN ${day} = CAST((last_purchase_at + ${offsetMs}) / ${DAY_MS} AS INTEGER) THEN purchase_days
+            -- Days up to the last one counted, and this one: whether or not this purchase's interaction
+            -- is written yet, and without the later lines of an import unit that are not counted yet.
+            ELSE (SELECT COUNT(*) FROM (SELECT CAST((i.occurred_at + ${offsetMs}) / ${DAY_MS} AS INTEGER) FROM interactions i
+                                        WHERE i.member_id = ${p.memberId} AND i.kind = 'purchase'
+                                          AND i.occurred_at < (CAST((member_profiles.last_purchase_at + ${offsetMs}) / ${DAY_MS} AS INTEGER) + 1) * ${DAY_MS} - ${offsetMs}
+                                        UNION SELECT ${day}))
+          END,
           first_purchase_minor = CASE WHEN first_purchase_at IS NULL OR excluded.first_purchase_at < first_purchase_at THEN excluded.first_purchase_minor ELSE first_purchase_minor END,
           first_purchase_at = MIN(COALESCE(first_purchase_at, excluded.first_purchase_at), excluded.first_purchase_at),
           last_purchase_at = MAX(COALESCE(last_purchase_at, excluded.last_purchase_at), excluded.last_purchase_at),
@@ -71,16 +80,36 @@ export function purchaseProfileStatements(deps: Deps, p: PurchaseFacts): Stateme
   ];
 }
 
-/** A refund's share: the money and points it took back (the purchase itself still happened). */
-export function refundProfileStatements(deps: Deps, r: { memberId: string; at: number; refundedMinor: number; pointsClawedBack: number; pointsRestored: number }): Statement[] {
-  return upsertProfile(
-    deps,
-    r.memberId,
-    sql`refund_count = refund_count + 1, refunded_minor = refunded_minor + ${r.refundedMinor},
-        monetary_minor = monetary_minor - ${r.refundedMinor}, points_earned = points_earned - ${r.pointsClawedBack},
-        points_redeemed = points_redeemed - ${r.pointsRestored}, interaction_count = interaction_count + 1,
-        last_interaction_at = MAX(COALESCE(last_interaction_at, ${r.at}), ${r.at})`,
-  );
+export interface RefundFacts {
+  memberId: string;
+  partnerId: string;
+  at: number;
+  refundedMinor: number;
+  /** What the refund takes off each of the purchase's categories (spendByCategory before − after). */
+  categoriesMinor: ReadonlyMap<string, number>;
+  pointsClawedBack: number;
+  pointsRestored: number;
+}
+
+/**
+ * A refund's share: the money and points it took back, from the totals and from the favourites
+ * alike (the purchase itself still happened, so the purchase counts stay).
+ */
+export function refundProfileStatements(deps: Deps, r: RefundFacts): Statement[] {
+  const takeBack = (subject: string, amountMinor: number) =>
+    sql`UPDATE member_affinities SET amount_minor = amount_minor - ${amountMinor} WHERE member_id = ${r.memberId} AND subject = ${subject}`;
+  return [
+    ...upsertProfile(
+      deps,
+      r.memberId,
+      sql`refund_count = refund_count + 1, refunded_minor = refunded_minor + ${r.refundedMinor},
+          monetary_minor = monetary_minor - ${r.refundedMinor}, points_earned = points_earned - ${r.pointsClawedBack},
+          points_redeemed = points_redeemed - ${r.pointsRestored}, interaction_count = interaction_count + 1,
+          last_interaction_at = MAX(COALESCE(last_interaction_at, ${r.at}), ${r.at})`,
+    ),
+    takeBack(`partner:${r.partnerId}`, r.refundedMinor),
+    ...[...r.categoriesMinor].filter(([, amount]) => amount !== 0).map(([category, amount]) => takeBack(`category:${category}`, amount)),
+  ];
 }
 
 /** Points that expired unused. */

@@ -309,3 +309,38 @@ describe("a partner's own offers", () => {
     ]);
   });
 });
+
+describe("the operator's offers as a partner sees them (issue 11, found by the fuzzer)", () => {
+  it("a partner sees only the operator's offers its tills can apply, and never the other partners they name", async () => {
+    const { member, partner } = await setup();
+    const other = await givenPartner(t, "한빛서점 종로");
+    const third = await givenPartner(t, "카페 다온");
+    const everywhere = await givenOffer({ reward: { kind: "amount", amountMinor: 500 } });
+    const shared = await givenOffer({ reward: { kind: "amount", amountMinor: 700 }, conditions: { partnerIds: [partner.id, other.id] } });
+    const elsewhere = await givenOffer({ reward: { kind: "amount", amountMinor: 900 }, conditions: { partnerIds: [other.id, third.id] } });
+
+    const listed = await json<{ items: { id: string; conditions: { partnerIds?: string[] } }[] }>(t.call("GET", "/v1/offers", { token: partner.key }), 200);
+    expect(listed.items.map((o) => o.id).sort()).toEqual([everywhere.id, shared.id].sort());
+    const forMember = await json<{ items: { id: string }[] }>(t.call("GET", `/v1/members/${member.id}/offers`, { token: partner.key }), 200);
+    expect(forMember.items.map((o) => o.id).sort()).toEqual([everywhere.id, shared.id].sort());
+    const one = await json<{ conditions: { partnerIds?: string[] } }>(t.call("GET", `/v1/offers/${shared.id}`, { token: partner.key }), 200);
+    // Valid here among others: which others is the operator's business.
+    expect(one.conditions.partnerIds).toEqual([partner.id]);
+    for (const body of [JSON.stringify(listed), JSON.stringify(forMember), JSON.stringify(one)]) {
+      expect(body).not.toContain(other.id);
+      expect(body).not.toContain(third.id);
+    }
+    // An operator offer of other partners' tills answers as one never made.
+    const missing = await t.call("GET", `/v1/offers/${elsewhere.id}`, { token: partner.key });
+    expect(missing.status).toBe(404);
+    // Staff see the whole offer.
+    expect((await json<{ conditions: { partnerIds: string[] } }>(t.call("GET", `/v1/offers/${elsewhere.id}`), 200)).conditions.partnerIds).toEqual([other.id, third.id]);
+  });
+
+  it("an operator offer may name only partners that exist", async () => {
+    const { partner } = await setup();
+    const res = await t.call("POST", "/v1/offers", { body: { name: "Typo", reward: { kind: "amount", amountMinor: 500 }, conditions: { partnerIds: [partner.id, "prt_00000000000000000000000000"] } } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "validation_failed", errors: [{ field: "conditions.partnerIds.1" }] });
+  });
+});

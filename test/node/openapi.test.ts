@@ -100,3 +100,17 @@ describe("the Idempotency-Key", () => {
     expect(keyed.sort()).toEqual(["POST /v1/members/{memberId}/adjustments", "POST /v1/purchases", "POST /v1/purchases/{purchaseId}/refunds", "POST /v1/purchases/{purchaseId}/void"]);
   });
 });
+
+describe("the route inventory", () => {
+  /** Served but not operations of the API: the document itself and the Swagger UI that renders it. */
+  const UNDOCUMENTED = ["GET /openapi.json", "GET /docs", "GET /docs/init.js", "GET /docs/{asset}"];
+
+  it("the app serves exactly the operations its document lists, and the named few pages beside them", async () => {
+    const t = await createTestApp();
+    const doc = (await (await t.call("GET", "/openapi.json", { token: null })).json()) as Doc;
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+    // Hono's paths (`/v1/members/:memberId`, `/docs/:asset{a|b}`) in the document's spelling; ALL entries are middleware.
+    const served = t.app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}")}`);
+    expect([...new Set(served)].sort()).toEqual([...documented, ...UNDOCUMENTED].sort());
+  });
+});

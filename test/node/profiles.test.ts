@@ -5,7 +5,12 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { spendByCategory, type CategoryLine } from "../../src/domain/refund.ts";
+import { importMembers } from "../../src/services/imports/members.ts";
+import { importTransactions } from "../../src/services/imports/transactions.ts";
 import { createTestApp, type TestApp } from "../helpers/app.ts";
+import { expectFavouritesNetOfRefunds } from "../support/net-favourites.ts";
+import type { Send } from "../support/refund-race.ts";
 import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, memberToken, purchase } from "../helpers/factories.ts";
 
 const DAY_MS = 86_400_000;
@@ -68,13 +73,69 @@ function profileRow(t: TestApp, memberId: string): ProfileRow {
     .get(memberId) as ProfileRow;
 }
 
-type Step = { kind: "buy"; hours: number; amountMinor: number; redeem: number } | { kind: "refund"; which: number; share: number } | { kind: "expire"; days: number };
+interface AffinityRow {
+  subject: string;
+  purchases: number;
+  amount_minor: number;
+}
+
+function affinityRows(t: TestApp, memberId: string, kind: "partner" | "category"): AffinityRow[] {
+  return t.database.sqlite
+    .prepare("SELECT subject, purchases, amount_minor FROM member_affinities WHERE member_id = ? AND subject LIKE ? ORDER BY subject")
+    .all(memberId, `${kind}:%`) as AffinityRow[];
+}
+
+/** Spend per partner as a full scan of the purchases computes it: after offers, net of refunds. */
+function partnerAffinitiesFromScratch(t: TestApp, memberId: string): AffinityRow[] {
+  return t.database.sqlite
+    .prepare(
+      `SELECT 'partner:' || partner_id AS subject, COUNT(*) AS purchases, SUM(amount_minor - discount_minor - refunded_minor + refunded_discount_minor) AS amount_minor
+       FROM purchases WHERE member_id = ? GROUP BY partner_id ORDER BY subject`,
+    )
+    .all(memberId) as AffinityRow[];
+}
+
+/** Spend per category as a full scan computes it: each purchase's split of what is left of it. */
+function categoryAffinitiesFromScratch(t: TestApp, memberId: string): AffinityRow[] {
+  const db = t.database.sqlite;
+  const purchases = db
+    .prepare("SELECT id, amount_minor - discount_minor - refunded_minor + refunded_discount_minor AS left_minor, amount_minor, items, category FROM purchases WHERE member_id = ?")
+    .all(memberId) as Array<{ id: string; left_minor: number; amount_minor: number; items: string | null; category: string }>;
+  const units = db.prepare("SELECT sku, SUM(quantity) AS quantity FROM purchase_refund_items WHERE purchase_id = ? GROUP BY sku");
+  const rows = new Map<string, AffinityRow>();
+  for (const p of purchases) {
+    const lines: CategoryLine[] = p.items ? JSON.parse(p.items) : [{ category: p.category, amountMinor: p.amount_minor }];
+    const refunded = new Map((units.all(p.id) as Array<{ sku: string; quantity: number }>).map((u) => [u.sku, u.quantity]));
+    for (const [category, minor] of spendByCategory(p.left_minor, lines, refunded)) {
+      const row = rows.get(category) ?? { subject: `category:${category}`, purchases: 0, amount_minor: 0 };
+      rows.set(category, { ...row, purchases: row.purchases + 1, amount_minor: row.amount_minor + minor });
+    }
+  }
+  return [...rows.values()].sort((a, b) => a.subject.localeCompare(b.subject));
+}
+
+type Step =
+  | { kind: "buy"; hours: number; backHours: number; amountMinor: number; redeem: number; items: boolean }
+  | { kind: "refund"; which: number; share: number; how: "amount" | "items" | "void" }
+  | { kind: "expire"; days: number };
 
 describe("the profile, kept up to date incrementally", () => {
   it("always equals a full scan of the member's history", async () => {
     const step: fc.Arbitrary<Step> = fc.oneof(
-      { weight: 5, arbitrary: fc.record({ kind: fc.constant("buy" as const), hours: fc.integer({ min: 0, max: 60 }), amountMinor: fc.integer({ min: 0, max: 80_000 }), redeem: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 400 }) }) }) },
-      { weight: 2, arbitrary: fc.record({ kind: fc.constant("refund" as const), which: fc.nat(), share: fc.integer({ min: 1, max: 100 }) }) },
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          kind: fc.constant("buy" as const),
+          // Often a few hours apart, so several purchases share a day.
+          hours: fc.oneof({ weight: 2, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 60 }) }),
+          // Some dated back (an offline till catching up), up to the 30 days the API accepts.
+          backHours: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 30 * 24 - 1 }) }),
+          amountMinor: fc.integer({ min: 0, max: 80_000 }),
+          redeem: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 400 }) }),
+          items: fc.boolean(),
+        }),
+      },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant("refund" as const), which: fc.nat(), share: fc.integer({ min: 1, max: 100 }), how: fc.constantFrom("amount" as const, "items" as const, "void" as const) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("expire" as const), days: fc.integer({ min: 200, max: 800 }) }) },
     );
     await fc.assert(
@@ -90,12 +151,25 @@ describe("the profile, kept up to date incrementally", () => {
         for (const s of steps) {
           if (s.kind === "buy") {
             t.clock.advance(s.hours * 3_600_000);
-            const res = await purchase(t, partner, card, { amountMinor: s.amountMinor, ...(s.redeem > 0 && { redeemPoints: s.redeem }) });
+            const ticketsMinor = Math.floor((s.amountMinor * 3) / 4);
+            const res = await purchase(t, partner, card, {
+              amountMinor: s.amountMinor,
+              ...(s.redeem > 0 && { redeemPoints: s.redeem }),
+              ...(s.backHours > 0 && { occurredAt: new Date(t.clock.now - s.backHours * 3_600_000).toISOString() }),
+              ...(s.items && {
+                items: [
+                  { sku: "ticket", category: "ticket", amountMinor: ticketsMinor, quantity: 2 },
+                  { sku: "popcorn", category: "snack", amountMinor: s.amountMinor - ticketsMinor, quantity: 1 },
+                ],
+              }),
+            });
             if (res.status === 201) bought.push({ purchaseId: ((await res.json()) as { purchaseId: string }).purchaseId, amountMinor: s.amountMinor });
           } else if (s.kind === "refund" && bought.length > 0) {
             const target = bought[s.which % bought.length]!;
             const amountMinor = Math.max(1, Math.floor((target.amountMinor * s.share) / 100));
-            await t.call("POST", `/v1/purchases/${target.purchaseId}/refunds`, { token: partner.key, body: { amountMinor } });
+            // Refusals (nothing left, no items on the purchase) are part of the history too.
+            if (s.how === "void") await t.call("POST", `/v1/purchases/${target.purchaseId}/void`, { token: partner.key });
+            else await t.call("POST", `/v1/purchases/${target.purchaseId}/refunds`, { token: partner.key, body: s.how === "items" ? { items: [{ sku: "ticket", quantity: 1 }] } : { amountMinor } });
           } else if (s.kind === "expire") {
             t.clock.advance(s.days * DAY_MS);
             await expectStatus(await t.call("POST", "/v1/jobs/points"), 200);
@@ -103,10 +177,69 @@ describe("the profile, kept up to date incrementally", () => {
         }
         // The profile exists from the enrolment (an interaction), even if no purchase went through.
         expect(profileRow(t, member.id)).toEqual(fromScratch(t, member.id));
+        expect(affinityRows(t, member.id, "partner")).toEqual(partnerAffinitiesFromScratch(t, member.id));
+        expect(affinityRows(t, member.id, "category")).toEqual(categoryAffinitiesFromScratch(t, member.id));
+        // The favourites add up to the money spent, as monetaryMinor counts it.
+        const monetary = profileRow(t, member.id).monetary_minor;
+        for (const kind of ["partner", "category"] as const) expect(affinityRows(t, member.id, kind).reduce((n, r) => n + r.amount_minor, 0)).toBe(monetary);
         await expectLedgerBalanced(t);
       }),
-      { numRuns: 25 },
+      { numRuns: 50 },
     );
+  });
+});
+
+describe("purchase days and favourites", () => {
+  interface ProfileView {
+    profile: {
+      purchaseCount: number;
+      purchaseDays: number;
+      monetaryMinor: number;
+      favouritePartners: Array<{ partnerId: string; purchases: number; amountMinor: number }>;
+      favouriteCategories: Array<{ category: string; purchases: number; amountMinor: number }>;
+    };
+  }
+  const profileOf = async (t: TestApp, memberId: string) => ((await (await expectStatus(await t.call("GET", `/v1/members/${memberId}/profile?reason=marketing_review`), 200)).json()) as ProfileView).profile;
+
+  it("counts a back-dated purchase on a day not yet counted, and a second one on that day once", async () => {
+    const t = await createTestApp();
+    const member = await givenMember(t);
+    const card = await givenCard(t, member.id);
+    const partner = await givenPartner(t);
+    const daysAgo = (days: number) => ({ occurredAt: new Date(t.clock.now - days * DAY_MS).toISOString() });
+    await expectStatus(await purchase(t, partner, card, {}), 201);
+    await expectStatus(await purchase(t, partner, card, daysAgo(3)), 201);
+    await expectStatus(await purchase(t, partner, card, daysAgo(3)), 201);
+    await expectStatus(await purchase(t, partner, card, daysAgo(10)), 201);
+    await expectStatus(await purchase(t, partner, card, {}), 201);
+    expect(await profileOf(t, member.id)).toMatchObject({ purchaseCount: 5, purchaseDays: 3 });
+    expect(profileRow(t, member.id)).toEqual(fromScratch(t, member.id));
+  });
+
+  it("counts the days of history imported after the member's later purchases", async () => {
+    const t = await createTestApp();
+    await importMembers(t.deps, ["member_id,name,email", "x1,Kim,kim-history@example.com"], { format: { delimiter: ",", header: true, columns: {} } });
+    const { id: memberId } = t.database.sqlite.prepare("SELECT member_id AS id FROM interactions WHERE source = 'import:members' AND external_id = 'x1'").get() as { id: string };
+    const card = await givenCard(t, memberId);
+    await expectStatus(await purchase(t, await givenPartner(t), card, { occurredAt: new Date(t.clock.now - 5 * DAY_MS).toISOString() }), 201);
+    const localDate = (daysAgo: number) => new Date(t.clock.now + KST_MS - daysAgo * DAY_MS).toISOString().slice(0, 10);
+    // Sorted into units of two: [7, 3] and [3, 0] days ago. The unit's lines are all written before
+    // their shares of the profile, so the line 3 days ago must not be counted twice.
+    const lines = ["member,date,amount", `x1,${localDate(3)},100`, `x1,${localDate(7)},100`, `x1,${localDate(3)},100`, `x1,${localDate(0)},100`];
+    const report = await importTransactions(t.deps, lines, { format: { delimiter: ",", header: true, dateFormat: "YYYY-MM-DD" }, chunkSize: 2 });
+    expect(report.imported).toBe(4);
+    // 7, 5 (the till's), 3 and 0 days ago.
+    expect(await profileOf(t, memberId)).toMatchObject({ purchaseCount: 5, purchaseDays: 4 });
+  });
+
+  it("counts favourites net of refunds, as monetaryMinor does", async () => {
+    const t = await createTestApp();
+    const member = await givenMember(t);
+    const send: Send = async (method, path, token, body) => {
+      const res = await t.call(method, path, { token, body });
+      return { status: res.status, body: await res.json() };
+    };
+    await expectFavouritesNetOfRefunds(send, { memberId: member.id, card: await givenCard(t, member.id), cinema: await givenPartner(t), cafe: await givenPartner(t, "달빛카페"), tag: "net" });
   });
 });
 

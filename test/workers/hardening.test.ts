@@ -5,7 +5,7 @@
 import { env, exports } from "cloudflare:workers";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import { call, codeSentTo, givenCard, givenMember, jsonOf, memberToken, uniqueEmail, type Problem } from "./client.ts";
+import { call, codeSentTo, givenCard, givenMember, givenPartner, jsonOf, memberToken, uniqueEmail, type Problem } from "./client.ts";
 
 /** A body sent as given, bytes and all (the client helper sends JSON it serialised itself). */
 const post = (path: string, body: string | Uint8Array<ArrayBuffer>) =>
@@ -67,5 +67,23 @@ describe("the key ring on D1", () => {
     await env.DB.prepare("UPDATE signing_keys SET status = 'active', retired_at = NULL WHERE kid = ?").bind(newKid).run();
     await env.DB.prepare("DELETE FROM signing_keys WHERE kid = ?").bind(oldKid).run();
     expect((await jsonOf<Problem>(await call("GET", "/v1/me", { token }), 401)).code).toBe("unauthorized");
+  });
+});
+
+describe("the operator's offers as a partner sees them on D1", () => {
+  it("only those its tills can apply, narrowed to itself (json_each over the offer's rules)", async () => {
+    // Every offer here names fresh partners only, so no other test's till can apply it.
+    const [partner, other, third] = [await givenPartner("별빛시네마 D1"), await givenPartner("한빛서점 D1"), await givenPartner("카페 다온 D1")];
+    const operatorOffer = async (partnerIds: string[]) =>
+      (await jsonOf<{ id: string }>(await call("POST", "/v1/offers", { body: { name: "D1 operator offer", reward: { kind: "amount", amountMinor: 500 }, conditions: { partnerIds } } }), 201)).id;
+    const shared = await operatorOffer([partner.id, other.id]);
+    const elsewhere = await operatorOffer([other.id, third.id]);
+    const listed = await jsonOf<{ items: { id: string; conditions: { partnerIds?: string[] } }[] }>(await call("GET", "/v1/offers?limit=100", { token: partner.key }), 200);
+    const ids = listed.items.map((o) => o.id);
+    expect(ids).toContain(shared);
+    expect(ids).not.toContain(elsewhere);
+    expect(listed.items.find((o) => o.id === shared)!.conditions.partnerIds).toEqual([partner.id]);
+    expect(JSON.stringify(listed)).not.toContain(other.id);
+    expect((await call("GET", `/v1/offers/${elsewhere}`, { token: partner.key })).status).toBe(404);
   });
 });

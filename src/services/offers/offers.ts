@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { isConstraintViolation, prepared, type Statement } from "../../../db/database.ts";
-import { offerMemberUsage, offers, purchaseOffers, stores } from "../../../db/schema.ts";
+import { offerMemberUsage, offers, partners, purchaseOffers, stores } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { newestFirst } from "../../store/page.ts";
 import {
@@ -74,8 +74,14 @@ export function offerOf(row: OfferRow): Offer {
   };
 }
 
-export function offerView(row: OfferRow) {
+/**
+ * An offer as its reader may see it. A partner reading an operator offer limited to some partners
+ * sees that it is valid at its own tills, not which other partners take part.
+ */
+export function offerView(row: OfferRow, reader?: Principal) {
   const offer = offerOf(row);
+  const conditions =
+    reader?.role === "partner" && offer.conditions.partnerIds ? { ...offer.conditions, partnerIds: [reader.partnerId] } : offer.conditions;
   return {
     id: row.id,
     partnerId: row.partnerId,
@@ -83,7 +89,7 @@ export function offerView(row: OfferRow) {
     description: row.description,
     status: row.status,
     reward: offer.reward,
-    conditions: offer.conditions,
+    conditions,
     limits: offer.limits,
     stackable: offer.stackable,
     operatorFundedBps: offer.operatorFundedBps,
@@ -116,6 +122,14 @@ async function checkReferences(deps: Deps, partnerId: string | null, conditions:
   });
   if (partnerId !== null && conditions.partnerIds) {
     throw invalidField("conditions.partnerIds", "Only operator offers name partners", "A partner's offer is valid at that partner only.");
+  }
+  if (conditions.partnerIds) {
+    const known = new Set(
+      (await deps.database.db.select({ id: partners.id }).from(partners).where(inArray(partners.id, conditions.partnerIds))).map((p) => p.id),
+    );
+    conditions.partnerIds.forEach((id, i) => {
+      if (!known.has(id)) throw invalidField(`conditions.partnerIds.${i}`, "No such partner", `No partner ${id}.`);
+    });
   }
   if (conditions.storeIds) {
     if (partnerId === null) throw invalidField("conditions.storeIds", "Only a partner's offer names stores", "Stores belong to a partner: create the offer for that partner.");
@@ -177,19 +191,31 @@ export async function createOffer(deps: Deps, actor: Principal, input: OfferInpu
   return offerView(row);
 }
 
-/** An offer as its caller may see it: a partner sees its own and the operator's. */
+/**
+ * The offers a caller may see: staff and members all of them; a partner its own, and the
+ * operator's that its tills can apply (no partner list, or one that names it). Others answer as
+ * offers never made.
+ */
+function visibleTo(actor: Principal) {
+  if (actor.role !== "partner") return undefined;
+  return or(
+    eq(offers.partnerId, actor.partnerId),
+    and(
+      isNull(offers.partnerId),
+      sql`(json_type(${offers.rules}, '$.conditions.partnerIds') IS NULL OR EXISTS (SELECT 1 FROM json_each(${offers.rules}, '$.conditions.partnerIds') WHERE value = ${actor.partnerId}))`,
+    ),
+  );
+}
+
 export async function findOffer(deps: Deps, actor: Principal, offerId: string): Promise<OfferRow> {
-  const [row] = await deps.database.db.select().from(offers).where(eq(offers.id, offerId));
-  if (!row || (actor.role === "partner" && row.partnerId !== null && row.partnerId !== actor.partnerId)) {
-    throw new AppError("not_found", `No offer ${offerId}.`);
-  }
+  const [row] = await deps.database.db.select().from(offers).where(and(eq(offers.id, offerId), visibleTo(actor)));
+  if (!row) throw new AppError("not_found", `No offer ${offerId}.`);
   return row;
 }
 
 export async function listOffers(deps: Deps, actor: Principal, page: { cursor?: string | undefined; limit: number }) {
-  const visible = actor.role === "partner" ? or(isNull(offers.partnerId), eq(offers.partnerId, actor.partnerId)) : undefined;
-  const result = await newestFirst(deps.database.db, offers, page, visible);
-  return { items: result.items.map(offerView), nextCursor: result.nextCursor };
+  const result = await newestFirst(deps.database.db, offers, page, visibleTo(actor));
+  return { items: result.items.map((row) => offerView(row, actor)), nextCursor: result.nextCursor };
 }
 
 /** Pauses, resumes or ends an offer, or moves its end; only its owner (or an admin) may. */
@@ -208,7 +234,7 @@ export async function updateOffer(deps: Deps, actor: Principal, offerId: string,
     deps.database.db.update(offers).set({ status: updated.status, validUntil, updatedAt: updated.updatedAt }).where(eq(offers.id, offerId)),
     auditStatement(deps, actor, `offer.${patch.status ?? "update"}`, { type: "offer", id: offerId }),
   ]);
-  return offerView(updated);
+  return offerView(updated, actor);
 }
 
 /** An offer running at `at`: active, begun and not ended. */
@@ -329,10 +355,7 @@ export async function memberOffers(deps: Deps, actor: Principal, memberId: strin
     .select()
     .from(offers)
     .where(
-      and(
-        runningAt(at),
-        actor.role === "partner" ? or(isNull(offers.partnerId), eq(offers.partnerId, actor.partnerId)) : undefined,
-      ),
+      and(runningAt(at), visibleTo(actor)),
     )
     .orderBy(desc(offers.id));
   const { available } = await balanceOf(deps, memberId);
@@ -344,5 +367,5 @@ export async function memberOffers(deps: Deps, actor: Principal, memberId: strin
     const partnerId = actor.role === "partner" ? actor.partnerId : (offer.partnerId ?? offer.conditions.partnerIds?.[0] ?? "");
     return ineligibility(basketFree, { at, utcOffsetMinutes: program.utcOffsetMinutes, partnerId, tierCode: member.tier, amountMinor: 0, availablePoints: available, usesOf }) === null;
   });
-  return { items: usable.map(offerView) };
+  return { items: usable.map((row) => offerView(row, actor)) };
 }

@@ -189,10 +189,10 @@ export async function planPurchase(deps: Deps, actor: Principal, input: Purchase
   };
   const statements = (): Statement[] => [
     rendered`INSERT INTO purchases (id, partner_id, receipt_id, store_id, member_id, card_id, amount_minor, currency, redeemed_points, earned_points,
-                               payable_minor, program_version, items, breakdown, discount_minor, point_cost_milli, redemption_rate_milli,
+                               payable_minor, program_version, items, category, breakdown, discount_minor, point_cost_milli, redemption_rate_milli,
                                card_token_jti, occurred_at, created_at)
         VALUES (${purchaseId}, ${input.partnerId}, ${input.receiptId}, ${input.storeId ?? null}, ${memberId}, ${card.id}, ${input.amountMinor},
-                ${input.currency}, ${spent}, ${earned}, ${payableMinor}, ${version}, ${input.items ? JSON.stringify(input.items) : null},
+                ${input.currency}, ${spent}, ${earned}, ${payableMinor}, ${version}, ${input.items ? JSON.stringify(input.items) : null}, ${terms.category},
                 ${JSON.stringify(breakdown)}, ${discount}, ${terms.pointCostMilli}, ${terms.redemptionRateMilli}, ${prep.tokenJti}, ${occurredAt}, ${deps.clock()})`,
     ...transactionStatements(
       deps,

@@ -3,7 +3,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { isConstraintViolation, type Statement } from "../../../db/database.ts";
 import { ledgerTransactions, offers, purchaseRefundItems, purchases } from "../../../db/schema.ts";
 import { frozenClock, type Deps } from "../../deps.ts";
-import { cashRefundMinor, itemRefundMinor, refundEffect } from "../../domain/refund.ts";
+import { cashRefundMinor, itemRefundMinor, refundEffect, spendByCategory } from "../../domain/refund.ts";
 import { AppError } from "../../errors.ts";
 import { newId } from "../../lib/ids.ts";
 import type { Claim } from "../../store/idempotency.ts";
@@ -18,21 +18,27 @@ import { offerOf, offerRefundStatements, offersOfPurchase } from "../offers/offe
 import { invalidInput } from "../../domain/purchase.ts";
 import { findPurchase, type PurchaseRow } from "./find.ts";
 
-/**
- * Units of a purchase's items to refund, with the amount each returns. Refuses skus that were
- * not bought and more units than are left; the refund guard catches a concurrent refund.
- */
-async function itemsToRefund(deps: Deps, purchase: PurchaseRow, requested: Array<{ sku: string; quantity: number }>) {
-  if (!purchase.items?.length) invalidInput("items", "This purchase was recorded without items: refund an amount");
+/** Units of each of a purchase's skus refunded so far (none for a purchase without items). */
+async function refundedUnitsOf(deps: Deps, purchase: PurchaseRow): Promise<Map<string, number>> {
+  if (!purchase.items?.length) return new Map();
   const refunded = await deps.database.db
     .select({ sku: purchaseRefundItems.sku, quantity: sql<number>`SUM(${purchaseRefundItems.quantity})` })
     .from(purchaseRefundItems)
     .where(eq(purchaseRefundItems.purchaseId, purchase.id))
     .groupBy(purchaseRefundItems.sku);
+  return new Map(refunded.map((r) => [r.sku, Number(r.quantity)]));
+}
+
+/**
+ * Units of a purchase's items to refund, with the amount each returns. Refuses skus that were
+ * not bought and more units than are left; the refund guard catches a concurrent refund.
+ */
+function itemsToRefund(purchase: PurchaseRow, refunded: ReadonlyMap<string, number>, requested: Array<{ sku: string; quantity: number }>) {
+  if (!purchase.items?.length) invalidInput("items", "This purchase was recorded without items: refund an amount");
   return requested.map((item, i) => {
     const line = purchase.items!.find((l) => l.sku === item.sku);
     if (!line) invalidInput(`items.${i}.sku`, `${item.sku} is not on this purchase`);
-    const before = Number(refunded.find((r) => r.sku === item.sku)?.quantity ?? 0);
+    const before = refunded.get(item.sku) ?? 0;
     if (before + item.quantity > line.quantity) {
       throw new AppError("refund_exceeds_remaining", `Only ${line.quantity - before} of ${item.sku} are left to refund.`, {
         errors: [{ field: `items.${i}.quantity`, message: `At most ${line.quantity - before}` }],
@@ -60,7 +66,8 @@ export async function refundPurchase(
     const deps = frozenClock(live);
     const purchase = await findPurchase(deps, actor, purchaseId);
     const left = purchase.amountMinor - purchase.refundedMinor;
-    const itemRows = "items" in request ? await itemsToRefund(deps, purchase, request.items) : [];
+    const refundedUnits = await refundedUnitsOf(deps, purchase);
+    const itemRows = "items" in request ? itemsToRefund(purchase, refundedUnits, request.items) : [];
     const amount = isVoid ? left : "items" in request ? itemRows.reduce((n, i) => n + i.amountMinor, 0) : request.amountMinor;
     if (left === 0) throw new AppError("nothing_to_refund", "This purchase is already fully refunded.", { purchaseId });
     if (amount > left) {
@@ -71,7 +78,7 @@ export async function refundPurchase(
     const purchaseTxn = await purchaseTransactionOf(deps, purchaseId);
     const claw = await planClawBack(deps, purchase.memberId, purchaseTxn.id, effect.clawPoints);
     const restore = await planRestore(deps, { id: purchaseId, txnId: purchaseTxn.id, restoredPoints: purchase.restoredPoints }, effect.restorePoints);
-    const { name } = await partnerTerms(deps, purchase.partnerId);
+    const { name, category } = await partnerTerms(deps, purchase.partnerId);
     const txnId = newId("transaction", deps.clock());
     const uses = await offersOfPurchase(deps, purchaseId);
     const usedOffers = uses.length ? await db.select().from(offers).where(inArray(offers.id, uses.map((u) => u.offerId))) : [];
@@ -80,6 +87,8 @@ export async function refundPurchase(
       uses,
       (offerId) => offerOf(usedOffers.find((o) => o.id === offerId)!).limits,
     );
+    const refundedMinor = amount - offerRefund.discountReversedMinor;
+    const categoriesMinor = categoriesTakenBack(purchase, category, refundedUnits, itemRows, refundedMinor);
     const statements: Statement[] = [
       // Aborts the unit if another refund of this purchase committed since it was read.
       sql`INSERT INTO ledger_entries (txn_id, account, points) SELECT ${txnId}, 'guard:refund', 0
@@ -122,8 +131,10 @@ export async function refundPurchase(
       ...offerRefund.statements,
       ...refundProfileStatements(deps, {
         memberId: purchase.memberId,
+        partnerId: purchase.partnerId,
         at: deps.clock(),
-        refundedMinor: amount - offerRefund.discountReversedMinor,
+        refundedMinor,
+        categoriesMinor,
         pointsClawedBack: effect.clawPoints,
         pointsRestored: effect.restorePoints,
       }),
@@ -133,7 +144,7 @@ export async function refundPurchase(
         channel: "store",
         partnerId: purchase.partnerId,
         storeId: purchase.storeId,
-        amountMinor: -(amount - offerRefund.discountReversedMinor),
+        amountMinor: -refundedMinor,
         points: effect.restorePoints - effect.clawPoints,
         reference: purchaseId,
         attributes: { refundId: txnId, refundMinor: amount, discountReversedMinor: offerRefund.discountReversedMinor },
@@ -171,6 +182,27 @@ export async function refundPurchase(
  * what is left, never concurrent_update. A lost round costs a plan and a short pause.
  */
 const REFUND_ATTEMPTS = 64;
+
+/**
+ * What a refund of `refundedMinor` (net of the offers' share it reverses) takes off each of the
+ * purchase's categories in the profile: the split of what was left before, less the split after.
+ */
+function categoriesTakenBack(
+  purchase: PurchaseRow,
+  partnerCategory: string,
+  refundedUnits: ReadonlyMap<string, number>,
+  itemRows: Array<{ sku: string; quantity: number }>,
+  refundedMinor: number,
+): Map<string, number> {
+  // Migration 0011 gave every older purchase its partner's category; null is never expected.
+  const lines = purchase.items?.length ? purchase.items : [{ category: purchase.category ?? partnerCategory, amountMinor: purchase.amountMinor }];
+  const unitsAfter = new Map(refundedUnits);
+  for (const item of itemRows) unitsAfter.set(item.sku, (unitsAfter.get(item.sku) ?? 0) + item.quantity);
+  const leftBefore = purchase.amountMinor - purchase.discountMinor - purchase.refundedMinor + purchase.refundedDiscountMinor;
+  const before = spendByCategory(leftBefore, lines, refundedUnits);
+  const after = spendByCategory(leftBefore - refundedMinor, lines, unitsAfter);
+  return new Map([...before].map(([c, minor]) => [c, minor - after.get(c)!]));
+}
 
 /** The purchase's own ledger transaction (the partial unique index on purchase_id finds it). */
 async function purchaseTransactionOf(deps: Deps, purchaseId: string) {
