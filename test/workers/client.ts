@@ -61,24 +61,32 @@ export async function givenCard(memberId: string) {
   return jsonOf<{ number: string; status: string; memberId: string }>(await call("POST", `/v1/members/${memberId}/cards`), 201);
 }
 
-/** The one-time code flow: start, read the code from the outbox as admin, verify. */
-/** The latest sign-in code sent to an address: it is written and sent just after start answers, so wait for it. */
-export async function codeSentTo(email: string): Promise<string> {
+/** The newest message to an address, or null. */
+async function newestMessageTo(email: string): Promise<{ id: string; body: string } | null> {
+  const outbox = await jsonOf<{ items: { id: string; body: string }[] }>(await call("GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`), 200);
+  return outbox.items[0] ?? null;
+}
+
+/**
+ * The latest sign-in code sent to an address: it is written and sent just after start answers, so
+ * wait for it — and, when the address was sent a code before (`after`, that message's id), for a
+ * newer one, not the code the new start has just made stale.
+ */
+export async function codeSentTo(email: string, after: string | null = null): Promise<string> {
   for (let i = 0; i < 100; i++) {
-    const outbox = await jsonOf<{ items: { body: string; recipient: string }[] }>(
-      await call("GET", `/v1/outbox?recipient=${encodeURIComponent(email)}&limit=1`),
-      200,
-    );
-    const code = outbox.items[0] && /\b(\d{6})\b/.exec(outbox.items[0].body)?.[1];
+    const message = await newestMessageTo(email);
+    const code = message && message.id !== after && /\b(\d{6})\b/.exec(message.body)?.[1];
     if (code) return code;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`no sign-in code sent to ${email}`);
 }
 
+/** The one-time code flow: start, read the code from the outbox as admin, verify. */
 export async function memberToken(email: string): Promise<string> {
+  const before = await newestMessageTo(email);
   await expectStatus(await call("POST", "/v1/auth/member/start", { token: null, body: { email } }), 202);
-  const code = await codeSentTo(email);
+  const code = await codeSentTo(email, before?.id ?? null);
   const session = await jsonOf<{ token: string; memberId: string }>(
     await call("POST", "/v1/auth/member/verify", { token: null, body: { email, code } }),
     200,
