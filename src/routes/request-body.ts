@@ -60,7 +60,9 @@ export function boundedBody(maxSizeFor: (c: Context<AppEnv>) => number): Middlew
       return problemResponse(c, new AppError("malformed_request", "The request body could not be read."));
     }
     const contentType = c.req.header("content-type")?.split(";")[0]?.trim() ?? "";
-    if (!JSON_MEDIA_TYPE.test(contentType)) {
+    // An empty body is no body, whatever its content type says (clients send application/json on
+    // every call): a route that takes none runs, and one that needs one says it is missing.
+    if (bytes.length === 0 || !JSON_MEDIA_TYPE.test(contentType)) {
       cacheBody(c, "arrayBuffer", bytes.buffer);
       return next();
     }

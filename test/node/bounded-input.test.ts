@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROBLEM_LIMITS, type Problem } from "../../src/errors.ts";
 import { JSON_LIMITS } from "../../src/lib/json-limits.ts";
-import { createTestApp, type TestApp } from "../helpers/app.ts";
+import { ADMIN_TOKEN, createTestApp, type TestApp } from "../helpers/app.ts";
 import { givenMember } from "../helpers/factories.ts";
 
 let t: TestApp;
@@ -77,7 +77,7 @@ describe("a batch of events, each with many unknown keys", () => {
     // 60 events of 999 unknown keys: before, each event's errors listed every key once per key.
     const junk = Object.fromEntries(Array.from({ length: JSON_LIMITS.maxKeysPerObject - 1 }, (_, i) => [`k${i}`, 1]));
     const events = Array.from({ length: 60 }, (_, i) => ({ eventId: `e${i}`, ...junk }));
-    const res = await send("/v1/interactions", JSON.stringify({ events }), "test-admin-token-0123456789abcdef");
+    const res = await send("/v1/interactions", JSON.stringify({ events }), ADMIN_TOKEN);
     expect(res.status).toBe(200);
     const text = await res.text();
     const body = JSON.parse(text) as { rejected: number; results: Array<{ errors: unknown[] }> };
@@ -90,7 +90,7 @@ describe("a batch of events, each with many unknown keys", () => {
 describe("JSON bounds", () => {
   it("refuses nesting deeper than the bound, and no depth can exhaust the stack", async () => {
     for (const depth of [JSON_LIMITS.maxDepth + 1, 30_000]) {
-      const res = await send("/v1/members", `${"[".repeat(depth)}${"]".repeat(depth)}`, "test-admin-token-0123456789abcdef");
+      const res = await send("/v1/members", `${"[".repeat(depth)}${"]".repeat(depth)}`, ADMIN_TOKEN);
       expect(res.status).toBe(400);
       expect((await problemOf(res)).problem.code).toBe("malformed_request");
     }
@@ -98,7 +98,7 @@ describe("JSON bounds", () => {
 
   it("refuses more values than the bound in one body", async () => {
     const body = JSON.stringify({ events: Array.from({ length: JSON_LIMITS.maxValues }, () => 0) });
-    const res = await send("/v1/interactions", body, "test-admin-token-0123456789abcdef");
+    const res = await send("/v1/interactions", body, ADMIN_TOKEN);
     expect(res.status).toBe(400);
     expect((await problemOf(res)).problem.detail).toContain(String(JSON_LIMITS.maxValues));
   });
@@ -122,7 +122,7 @@ describe("text that is not text (finding 5)", () => {
     ["C0 AF (an overlong slash)", [0xc0, 0xaf]],
     ["ED A0 80 (an encoded surrogate)", [0xed, 0xa0, 0x80]],
   ])("a name with invalid UTF-8, %s, is refused with 400 and nothing is stored", async (_, raw) => {
-    const res = await send("/v1/members", bytes('{"name":"', raw, '","email":"utf8@example.com"}'), "test-admin-token-0123456789abcdef");
+    const res = await send("/v1/members", bytes('{"name":"', raw, '","email":"utf8@example.com"}'), ADMIN_TOKEN);
     expect(res.status).toBe(400);
     expect((await problemOf(res)).problem.code).toBe("malformed_request");
     const list = (await (await t.call("GET", "/v1/members?q=utf8@example.com")).json()) as { items: unknown[] };
@@ -136,7 +136,7 @@ describe("text that is not text (finding 5)", () => {
     ["an escape character", String.raw`"\u001b[31m김민준"`],
     ["a C1 control", String.raw`"김\u0085민준"`],
   ])("a name with %s is refused, naming the field", async (_, name) => {
-    const res = await send("/v1/members", `{"name":${name},"email":"text@example.com"}`, "test-admin-token-0123456789abcdef");
+    const res = await send("/v1/members", `{"name":${name},"email":"text@example.com"}`, ADMIN_TOKEN);
     expect(res.status).toBe(400);
     const { problem } = await problemOf(res);
     expect(problem.code).toBe("validation_failed");
@@ -147,7 +147,7 @@ describe("text that is not text (finding 5)", () => {
     ["a line break", "김민\n준"],
     ["a tab", "김민\t준"],
   ])("a name is one line: %s is refused", async (_, name) => {
-    const res = await send("/v1/members", JSON.stringify({ name, email: "one-line@example.com" }), "test-admin-token-0123456789abcdef");
+    const res = await send("/v1/members", JSON.stringify({ name, email: "one-line@example.com" }), ADMIN_TOKEN);
     expect(res.status).toBe(400);
     expect((await problemOf(res)).problem.errors).toEqual([{ field: "name", message: "One line: no tabs or line breaks" }]);
   });
@@ -157,14 +157,26 @@ describe("text that is not text (finding 5)", () => {
     expect((await problemOf(key)).problem.errors?.[0]?.message).toMatch(/lone surrogates/);
     const member = await givenMember(t);
     const event = { eventId: "e1", memberId: member.id, kind: "call", channel: "call_centre", occurredAt: new Date(t.clock.now).toISOString(), attributes: { note: "a\u0000b" } };
-    const res = await send("/v1/interactions", JSON.stringify({ events: [event] }), "test-admin-token-0123456789abcdef");
+    const res = await send("/v1/interactions", JSON.stringify({ events: [event] }), ADMIN_TOKEN);
     expect(res.status).toBe(400);
     expect((await problemOf(res)).problem.errors?.map((e) => e.field)).toEqual(["events.0.attributes.note"]);
   });
 
   it("keeps real text: Hangul, emoji (surrogate pairs) and combining marks", async () => {
-    const res = await send("/v1/members", JSON.stringify({ name: "김민준 🙂 é", email: "real-text@example.com" }), "test-admin-token-0123456789abcdef");
+    const res = await send("/v1/members", JSON.stringify({ name: "김민준 🙂 é", email: "real-text@example.com" }), ADMIN_TOKEN);
     expect(res.status).toBe(201);
     expect(((await res.json()) as { name: string }).name).toBe("김민준 🙂 é");
+  });
+});
+
+describe("an empty body sent as JSON (found by the purchase benchmark)", () => {
+  it("is no body: a call that takes none succeeds, one that needs one is told it is missing", async () => {
+    const member = await givenMember(t);
+    // Client libraries often send content-type: application/json on every request.
+    const issued = await send(`/v1/members/${member.id}/cards`, "", ADMIN_TOKEN);
+    expect(issued.status).toBe(201);
+    const missing = await send("/v1/members", "", ADMIN_TOKEN);
+    expect(missing.status).toBe(400);
+    expect((await problemOf(missing)).problem.code).toBe("malformed_request");
   });
 });

@@ -87,3 +87,13 @@ describe("the operator's offers as a partner sees them on D1", () => {
     expect((await call("GET", `/v1/offers/${elsewhere}`, { token: partner.key })).status).toBe(404);
   });
 });
+
+describe("an empty body sent as JSON on workerd", () => {
+  it("is no body: a card is issued to a call that says application/json and sends nothing", async () => {
+    const member = await givenMember();
+    const res = await exports.default.fetch(
+      new Request(`http://dangol.test/v1/members/${member.id}/cards`, { method: "POST", headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" }, body: "" }),
+    );
+    expect(res.status).toBe(201);
+  });
+});
