@@ -4,7 +4,7 @@
  * atomic unit as the balance change it explains.
  */
 import { eq, sql } from "drizzle-orm";
-import { isConstraintViolation, prepared, rendered, type Statement } from "../../db/database.ts";
+import { isConstraintViolation, prepared, rendered, type RenderedStatement, type Statement } from "../../db/database.ts";
 import { ledgerTransactions, memberBalances } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -130,6 +130,15 @@ export async function commitMovement(
     }
     throw error;
   }
+}
+
+/**
+ * Aborts the unit it is part of when `condition` holds as the unit runs: it writes a zero ledger
+ * entry, which the ledger's CHECK refuses, so the whole list rolls back and withRetries() plans it
+ * again. `what` names the guard in the entry's account (`guard:<what>`), should one ever be read.
+ */
+export function abortUnitIf(txnId: string, what: "cap" | "lots" | "refund", condition: RenderedStatement): Statement {
+  return rendered`INSERT INTO ledger_entries (txn_id, account, points) SELECT ${txnId}, ${`guard:${what}`}, 0 WHERE ${condition}`;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { and, asc, eq, gt, lt, sql } from "drizzle-orm";
 import { rendered, type Statement } from "../../db/database.ts";
+import { abortUnitIf } from "./ledger.ts";
 import { lotMovements, pointLots } from "../../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../lib/ids.ts";
@@ -33,9 +34,7 @@ export function spendFromLots(txnId: string, memberId: string, points: number): 
 
 /** Aborts the unit unless this transaction's lot movements add up to `expected`. */
 function guardLotTotal(txnId: string, expected: number): Statement {
-  return rendered`INSERT INTO ledger_entries (txn_id, account, points)
-             SELECT ${txnId}, 'guard:lots', 0
-             WHERE (SELECT COALESCE(SUM(points), 0) FROM lot_movements WHERE txn_id = ${txnId}) <> ${expected}`;
+  return abortUnitIf(txnId, "lots", rendered`(SELECT COALESCE(SUM(points), 0) FROM lot_movements WHERE txn_id = ${txnId}) <> ${expected}`);
 }
 
 export interface NewLot {

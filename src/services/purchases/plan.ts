@@ -14,7 +14,7 @@ import { AppError } from "../../errors.ts";
 import { newId } from "../../lib/ids.ts";
 import { resolvePresentedCard } from "../cards/card-tokens.ts";
 import { verifyMemberPin } from "../members/pins.ts";
-import { accounts, balanceOf, balanceStatement, transactionStatements } from "../../store/ledger.ts";
+import { abortUnitIf, accounts, balanceOf, balanceStatement, transactionStatements } from "../../store/ledger.ts";
 import { createLot, spendFromLots } from "../../store/lots.ts";
 import type { Principal } from "../../domain/principal.ts";
 import { currentProgram } from "../program/program.ts";
@@ -265,9 +265,7 @@ function capGuards(txnId: string, memberId: string, earned: number, program: Pro
   const { perDay, perMonth } = program.earning.caps;
   if (earned === 0) return [];
   const guard = (cap: number, since: number) =>
-    rendered`INSERT INTO ledger_entries (txn_id, account, points) SELECT ${txnId}, 'guard:cap', 0
-        WHERE (SELECT COALESCE(SUM(earned_points - clawed_points), 0) FROM purchases
-               WHERE member_id = ${memberId} AND occurred_at >= ${since}) > ${cap}`;
+    abortUnitIf(txnId, "cap", rendered`(SELECT COALESCE(SUM(earned_points - clawed_points), 0) FROM purchases WHERE member_id = ${memberId} AND occurred_at >= ${since}) > ${cap}`);
   return [
     ...(perDay === undefined ? [] : [guard(perDay, dayStart(occurredAt, program.utcOffsetMinutes))]),
     ...(perMonth === undefined ? [] : [guard(perMonth, monthStart(occurredAt, program.utcOffsetMinutes))]),

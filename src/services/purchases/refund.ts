@@ -1,13 +1,13 @@
 /** refundPurchase: part of a purchase, its items, or all that is left (a void) given back. */
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { isConstraintViolation, type Statement } from "../../../db/database.ts";
+import { isConstraintViolation, rendered, type Statement } from "../../../db/database.ts";
 import { ledgerTransactions, offers, purchaseRefundItems, purchases } from "../../../db/schema.ts";
 import { frozenClock, type Deps } from "../../deps.ts";
 import { cashRefundMinor, itemRefundMinor, refundEffect, spendByCategory } from "../../domain/refund.ts";
 import { AppError } from "../../errors.ts";
 import { newId } from "../../lib/ids.ts";
 import type { Claim } from "../../store/idempotency.ts";
-import { accounts, balanceStatement, balanceView, commitMovement, transactionStatements, withRetries } from "../../store/ledger.ts";
+import { abortUnitIf, accounts, balanceStatement, balanceView, commitMovement, transactionStatements, withRetries } from "../../store/ledger.ts";
 import { moveLots, planClawBack, planRestore } from "../../store/lots.ts";
 import type { Principal } from "../../domain/principal.ts";
 import { currentProgram } from "../program/program.ts";
@@ -91,8 +91,7 @@ export async function refundPurchase(
     const categoriesMinor = categoriesTakenBack(purchase, category, refundedUnits, itemRows, refundedMinor);
     const statements: Statement[] = [
       // Aborts the unit if another refund of this purchase committed since it was read.
-      sql`INSERT INTO ledger_entries (txn_id, account, points) SELECT ${txnId}, 'guard:refund', 0
-          WHERE (SELECT refunded_minor FROM purchases WHERE id = ${purchaseId}) <> ${purchase.refundedMinor}`,
+      abortUnitIf(txnId, "refund", rendered`(SELECT refunded_minor FROM purchases WHERE id = ${purchaseId}) <> ${purchase.refundedMinor}`),
       ...transactionStatements(
         deps,
         {
