@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { conditionalExpectedPurchases, customerLifetimeValue, fitBgNbd, probabilityAlive, type BgNbdCustomer } from "../../src/domain/clv/index.ts";
-import { FIT_TOLERANCES, recompute } from "../../src/services/analytics/recompute.ts";
+import { FIT_TOLERANCES } from "../../src/domain/scoring.ts";
+import { recompute } from "../../src/services/analytics/recompute.ts";
 import { seedDemo } from "../../src/cli/seed/seed-demo.ts";
 import { createTestApp } from "../helpers/app.ts";
 import { expectStatus, givenCard, givenMember, givenPartner, purchase } from "../helpers/factories.ts";

@@ -9,47 +9,14 @@ import { eq, sql } from "drizzle-orm";
 import type { RenderedStatement } from "../../../db/database.ts";
 import { settings } from "../../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
-import {
-  expectedAverageSpend,
-  fitBgNbd,
-  fitGammaGamma,
-  horizonPurchasesIfAlive,
-  lifecycleStage,
-  probabilityAlive,
-  WEEKS_PER_MONTH,
-  type BgNbdCustomer,
-  type BgNbdFit,
-  type GammaGammaFit,
-  type LifecycleStage,
-} from "../../domain/clv/index.ts";
-import { localDayNumber } from "../../domain/expiry.ts";
-import { DAY_MS, isoTime } from "../../lib/time.ts";
-import { scoreRfm, topByMonetary, type RfmScored } from "../../domain/rfm.ts";
+import { CLV_MONTHLY_DISCOUNT, CLV_MONTHS, fitModels, historiesOf, SCORE_COLUMNS, scoreBase, type Base } from "../../domain/scoring.ts";
+import type { BgNbdFit, GammaGammaFit, LifecycleStage } from "../../domain/clv/index.ts";
+import { isoTime } from "../../lib/time.ts";
 import { currentProgram } from "../program/program.ts";
 import { refreshSegments } from "../segments/segments.ts";
 import { qualifyingPoints, tierStatements } from "../../store/tiers.ts";
 
-const WEEK_DAYS = 7;
-/** CLV over the next 12 months, discounted 1% a month. */
-export const CLV_MONTHS = 12;
-export const CLV_MONTHLY_DISCOUNT = 0.01;
 const PAGE = 20_000;
-
-/**
- * The models are fitted on at most this many members, an evenly spaced (member ids are
- * time-ordered, so spread over enrolment) and reproducible sample: the parameters' sampling error
- * at 25,000 is far below what moves a score, and the fit's time stays bounded as the base grows.
- * Every member is then scored.
- */
-const FIT_SAMPLE = 25_000;
-/** Mean log-likelihood per member to 1e-9: tight enough to settle every score, not 20,000 steps. */
-export const FIT_TOLERANCES = { valueTolerance: 1e-9, pointTolerance: 1e-6, maxIterations: 1_500 };
-
-function sample<T>(all: T[]): T[] {
-  if (all.length <= FIT_SAMPLE) return all;
-  const step = all.length / FIT_SAMPLE;
-  return Array.from({ length: FIT_SAMPLE }, (_, i) => all[Math.floor(i * step)]!);
-}
 
 export interface RecomputeSummary {
   members: number;
@@ -64,26 +31,6 @@ export interface RecomputeSummary {
 }
 
 export type Progress = (step: string, done: number, total: number) => void;
-
-/**
- * The base, column by column (a million members as objects cost a gigabyte): what the members,
- * their profiles and their last scores say, by the member's position in `ids`.
- */
-interface Base {
-  ids: string[];
-  enrolledAt: number[];
-  tier: string[];
-  /** NaN for the base tier (no term). */
-  tierRequalifyAt: Float64Array;
-  /** NaN when the member never bought. */
-  firstPurchaseAt: Float64Array;
-  firstPurchaseMinor: Float64Array;
-  lastPurchaseAt: Float64Array;
-  purchaseDays: Int32Array;
-  monetaryMinor: Float64Array;
-  previousLifecycle: Array<string | undefined>;
-  previousScoredAt: Float64Array;
-}
 
 /**
  * Reads a table whole, page by page in rowid order: a plain scan is several times faster than
@@ -161,27 +108,6 @@ async function readBase(deps: Deps, progress: Progress): Promise<Base> {
   return base;
 }
 
-/**
- * (x, t_x, T) in weeks, counted in the program's local days — the days the profile counts
- * purchase days in — so identical histories fit as one group and two purchase days are always at
- * least a day apart.
- */
-function historyOf(base: Base, i: number, today: number, dayOf: (ms: number) => number): BgNbdCustomer | null {
-  const firstAt = base.firstPurchaseAt[i]!;
-  if (Number.isNaN(firstAt)) return null;
-  const x = Math.max(0, base.purchaseDays[i]! - 1);
-  const first = dayOf(firstAt);
-  // A back-dated purchase may leave fewer calendar days than counted purchase days: at least one.
-  const tx = x === 0 ? 0 : Math.max(1, dayOf(base.lastPurchaseAt[i]!) - first);
-  return { x, tx: tx / WEEK_DAYS, T: Math.max(tx, today - first) / WEEK_DAYS };
-}
-
-/** Mean value of the repeat purchases (the first is left out, as the spend model expects). */
-function meanRepeatSpend(base: Base, i: number, x: number): number {
-  return x > 0 ? (base.monetaryMinor[i]! - base.firstPurchaseMinor[i]!) / x : 0;
-}
-
-const SCORE_COLUMNS = ["member_id", "recency_days", "r", "f", "m", "rfm_segment", "p_alive", "expected_purchases", "expected_spend_minor", "clv_minor", "lifecycle", "spend_tier", "scored_at"];
 
 /** The upsert of `rows` score rows in one statement; built once per size (nearly all are full-size). */
 const upsertScoresSqlByRows = new Map<number, string>();
@@ -228,8 +154,6 @@ export async function storedClvModel(deps: Deps): Promise<StoredClvModel | null>
   return row ? (JSON.parse(row.value) as StoredClvModel) : null;
 }
 
-const finite = (...values: number[]) => values.every((v) => Number.isFinite(v) && v > 0);
-
 export async function recompute(deps: Deps, progress: Progress = () => {}): Promise<RecomputeSummary> {
   const started = Date.now();
   const now = deps.clock();
@@ -237,153 +161,24 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
   const n = base.ids.length;
   const { program } = await currentProgram(deps);
   const tierRank = (code: string) => program.tiers.findIndex((t) => t.code === code);
-  const dayOf = (ms: number) => localDayNumber(ms, program.utcOffsetMinutes);
-  const today = dayOf(now);
-
-  // RFM over buyers: frequency in purchase days, monetary net of refunds.
-  const buyerIndexes: number[] = [];
-  for (let i = 0; i < n; i++) if (base.purchaseDays[i]! >= 1) buyerIndexes.push(i);
-  const rfmInput = buyerIndexes.map((i) => ({
-    memberId: base.ids[i]!,
-    daysSinceLastPurchase: Math.max(0, (now - base.lastPurchaseAt[i]!) / DAY_MS),
-    frequency: base.purchaseDays[i]!,
-    monetaryMinor: Math.max(0, base.monetaryMinor[i]!),
-  }));
-  const rfm = scoreRfm(rfmInput);
-  // Royal tiers: the top N% of buyers by spend hold them whatever their points (highest wins).
-  const spendTierOf = new Map<string, string>();
-  for (const tier of program.tiers) {
-    if (tier.topSpendPercent === undefined) continue;
-    for (const memberId of topByMonetary(rfmInput, tier.topSpendPercent / 100).memberIds) spendTierOf.set(memberId, tier.code);
-  }
-  // scoreRfm keeps its input's order: the k-th score is the k-th buyer's.
-  const rfmOf = new Array<RfmScored | undefined>(n);
-  rfm.scored.forEach((score, k) => (rfmOf[buyerIndexes[k]!] = score));
-  progress("rfm", rfm.scored.length, rfm.scored.length);
-
-  // The models, on the buyers' histories, started from the last run's parameters.
-  const histories = new Array<BgNbdCustomer | null>(n);
-  for (let i = 0; i < n; i++) histories[i] = historyOf(base, i, today, dayOf);
-  const buyers = buyerIndexes.map((i) => histories[i]!);
-  const last = await storedClvModel(deps);
-  const lastBg = last?.bgNbd;
-  const lastGg = last?.gammaGamma;
-  const bgNbd =
-    buyers.length >= 2
-      ? fitBgNbd(sample(buyers), { minimize: FIT_TOLERANCES, ...(lastBg && finite(lastBg.r, lastBg.alpha, lastBg.a, lastBg.b) && { start: lastBg }) })
-      : null;
-  const spenders = buyerIndexes.flatMap((i) => {
-    const x = histories[i]!.x;
-    const mx = meanRepeatSpend(base, i, x);
-    return x > 0 && mx > 0 ? [{ x, mx }] : [];
-  });
-  const gammaGamma =
-    spenders.length >= 2
-      ? fitGammaGamma(sample(spenders), { minimize: FIT_TOLERANCES, ...(lastGg && finite(lastGg.p, lastGg.q, lastGg.gamma) && { start: lastGg }) })
-      : null;
-  progress("fit", buyers.length, buyers.length);
-
-  // Purchases ahead if still alive depend on (x, T) only, not t_x: the ₂F₁s run once per distinct
-  // pair (65,000 against 697,000 distinct histories in the benchmark), and each member's P(alive) scales them.
-  const horizon = { periods: CLV_MONTHS, periodLength: WEEKS_PER_MONTH, discountRatePerPeriod: CLV_MONTHLY_DISCOUNT };
-  const ifAliveByAge = new Map<number, { total: number; discounted: number } | null>();
-  const futureOf = (h: BgNbdCustomer) => {
-    if (!bgNbd) return null;
-    // Whole days (< 100,000) and purchase days make an exact numeric key.
-    const key = h.x * 100_000 + Math.round(h.T * WEEK_DAYS);
-    let ifAlive = ifAliveByAge.get(key);
-    if (ifAlive === undefined) {
-      try {
-        ifAlive = horizonPurchasesIfAlive(bgNbd, h.x, h.T, horizon);
-      } catch (error) {
-        // A degenerate fit (a tiny or odd base) can push ₂F₁ out of reach: those members go
-        // unscored this run rather than failing everyone's.
-        if (!(error instanceof RangeError)) throw error;
-        ifAlive = null;
-      }
-      ifAliveByAge.set(key, ifAlive);
-    }
-    if (!ifAlive) return null;
-    const pAlive = probabilityAlive(bgNbd, h);
-    return { discountedPurchases: ifAlive.discounted * pAlive, expected: ifAlive.total * pAlive, pAlive };
-  };
-
-  // Per member, NaN where unscored.
-  const pAlive = new Float64Array(n).fill(Number.NaN);
-  const expected = new Float64Array(n).fill(Number.NaN);
-  const clv = new Float64Array(n).fill(Number.NaN);
-  const spend = new Float64Array(n).fill(Number.NaN);
-  for (const i of buyerIndexes) {
-    const h = histories[i]!;
-    const future = futureOf(h);
-    if (!future) continue;
-    pAlive[i] = future.pAlive;
-    expected[i] = future.expected;
-    if (!gammaGamma) continue;
-    const mx = meanRepeatSpend(base, i, h.x);
-    spend[i] = expectedAverageSpend(gammaGamma, h.x, mx > 0 ? mx : 0);
-    clv[i] = spend[i]! * future.discountedPurchases;
-  }
-  // CLV percentiles for the VIP stage: rank among members with a value.
-  const values = Float64Array.from(clv.filter((v) => !Number.isNaN(v))).sort();
-  const percentileOf = (value: number) => {
-    let lo = 0;
-    let hi = values.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (values[mid]! < value) lo = mid + 1;
-      else hi = mid;
-    }
-    return values.length ? (100 * lo) / values.length : 0;
-  };
+  const histories = historiesOf(base, now, program.utcOffsetMinutes);
+  const buyers = histories.buyerIndexes.length;
+  progress("rfm", buyers, buyers);
+  const fits = fitModels(base, histories, await storedClvModel(deps));
+  progress("fit", buyers, buyers);
+  const scored = scoreBase(base, histories, fits, now, program);
   progress("score", n, n);
 
-  // Rows are built and written a few thousand at a time: memory stays flat, and no single
-  // commit holds the writer for long. They go in member-id order, the order of member_scores'
-  // key: in scan order each unit touched pages all over the table (measured: 24 s against 1.9 s
-  // for a million upserts).
-  const byId = Array.from({ length: n }, (_, i) => i).sort((a, b) => (base.ids[a]! < base.ids[b]! ? -1 : base.ids[a]! > base.ids[b]! ? 1 : 0));
-  const lifecycle: Partial<Record<LifecycleStage, number>> = {};
+  // Rows are built and written a few thousand at a time, in member-id order: memory stays flat,
+  // and no single commit holds the writer for long.
   const perUnit = deps.database.driver === "d1" ? 400 : 20_000;
   for (let from = 0; from < n; from += perUnit) {
     const unit: unknown[] = [];
-    for (let k = from; k < Math.min(n, from + perUnit); k++) {
-      const i = byId[k]!;
-      const score = rfmOf[i];
-      const scored = !Number.isNaN(pAlive[i]!);
-      const bought = !Number.isNaN(base.lastPurchaseAt[i]!);
-      const daysSinceLastPurchase = bought ? Math.max(0, (now - base.lastPurchaseAt[i]!) / DAY_MS) : null;
-      // Reactivated: the last scoring found the member dormant, and they have bought since.
-      const cameBack = base.previousLifecycle[i] === "dormant" && bought && base.lastPurchaseAt[i]! > base.previousScoredAt[i]!;
-      const valued = !Number.isNaN(clv[i]!);
-      const stage = lifecycleStage({
-        daysSinceEnrolment: Math.max(0, (now - base.enrolledAt[i]!) / DAY_MS),
-        daysSinceLastPurchase,
-        probabilityAlive: scored ? pAlive[i]! : bought ? 0.5 : 1,
-        ...(valued && { clvPercentile: percentileOf(clv[i]!) }),
-        purchasedAfterDormantGap: cameBack || base.previousLifecycle[i] === "reactivated",
-      });
-      lifecycle[stage] = (lifecycle[stage] ?? 0) + 1;
-      unit.push(
-        base.ids[i],
-        daysSinceLastPurchase === null ? null : Math.floor(daysSinceLastPurchase),
-        score?.recencyScore ?? null,
-        score?.frequencyScore ?? null,
-        score?.monetaryScore ?? null,
-        score?.segment ?? null,
-        scored ? pAlive[i] : null,
-        scored ? expected[i] : null,
-        valued ? Math.round(spend[i]!) : null,
-        valued ? Math.round(clv[i]!) : null,
-        stage,
-        spendTierOf.get(base.ids[i]!) ?? null,
-        now,
-      );
-    }
+    for (let k = from; k < Math.min(n, from + perUnit); k++) unit.push(...scored.row(scored.order[k]!));
     await deps.database.atomic(scoreStatements(deps.database.driver, unit));
     progress("write", Math.min(n, from + perUnit), n);
   }
-  const model: StoredClvModel = { bgNbd, gammaGamma, fittedAt: isoTime(now), buyers: buyers.length, horizonMonths: CLV_MONTHS, monthlyDiscount: CLV_MONTHLY_DISCOUNT };
+  const model: StoredClvModel = { ...fits, fittedAt: isoTime(now), buyers, horizonMonths: CLV_MONTHS, monthlyDiscount: CLV_MONTHLY_DISCOUNT };
   await deps.database.atomic([
     sql`INSERT INTO settings (key, value, updated_at) VALUES (${MODEL_KEY}, ${JSON.stringify(model)}, ${now})
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
@@ -392,7 +187,7 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
   // them there at requalification is the points job's, from member_scores.spend_tier.)
   let upgraded = 0;
   for (let i = 0; i < n; i++) {
-    const code = spendTierOf.get(base.ids[i]!);
+    const code = scored.spendTierOf.get(base.ids[i]!);
     if (code === undefined || tierRank(base.tier[i]!) >= tierRank(code)) continue;
     const current = { memberId: base.ids[i]!, tier: base.tier[i]!, requalifyAt: Number.isNaN(base.tierRequalifyAt[i]!) ? null : base.tierRequalifyAt[i]! };
     const statements = tierStatements(deps, program, current, await qualifyingPoints(deps, current.memberId), code);
@@ -401,12 +196,12 @@ export async function recompute(deps: Deps, progress: Progress = () => {}): Prom
       upgraded++;
     }
   }
-  progress("tiers", upgraded, spendTierOf.size);
+  progress("tiers", upgraded, scored.spendTierOf.size);
 
   // Segments read the new scores: refreshed last, each after the segments it refers to.
   const { refreshed } = await refreshSegments(deps);
   progress("segments", refreshed.length, refreshed.length);
-  return { members: n, buyers: buyers.length, bgNbd, gammaGamma, lifecycle, royalUpgrades: upgraded, segmentsRefreshed: refreshed.length, durationMs: Date.now() - started };
+  return { members: n, buyers, ...fits, lifecycle: scored.lifecycle, royalUpgrades: upgraded, segmentsRefreshed: refreshed.length, durationMs: Date.now() - started };
 }
 
 /** A run's summary as flat log fields (no parameters: the model is in settings and /v1/analytics/clv). */
