@@ -3,7 +3,6 @@
  * the change they record, so the customer profile never misses or doubles one.
  */
 import { rendered, type RenderedStatement, type Statement } from "../../db/database.ts";
-import type { Deps } from "../deps.ts";
 import { isContact, type InteractionChannel, type InteractionKind } from "../domain/interactions.ts";
 import { newId } from "../lib/ids.ts";
 import { contactProfileStatements } from "./profiles.ts";
@@ -35,8 +34,7 @@ function interactionFields(interaction: Omit<NewInteraction, "memberId">, now: n
                   ${interaction.occurredAt}, ${now}`;
 }
 
-export function interactionStatement(deps: Deps, interaction: NewInteraction): Statement {
-  const now = deps.clock();
+export function interactionStatement(now: number, interaction: NewInteraction): Statement {
   return rendered`INSERT INTO interactions (${INTERACTION_COLUMNS}) VALUES (${newId("interaction", now)}, ${interaction.memberId}, ${interactionFields(interaction, now)})`;
 }
 
@@ -45,8 +43,7 @@ export function interactionStatement(deps: Deps, interaction: NewInteraction): S
  * whatever their number: the members and their new interaction ids travel as one JSON parameter,
  * since D1 binds at most 100 per statement.
  */
-export function memberInteractionsStatement(deps: Deps, memberIds: readonly string[], interaction: Omit<NewInteraction, "memberId">): Statement {
-  const now = deps.clock();
+export function memberInteractionsStatement(now: number, memberIds: readonly string[], interaction: Omit<NewInteraction, "memberId">): Statement {
   const rows = JSON.stringify(memberIds.map((memberId) => [newId("interaction", now), memberId]));
   return rendered`INSERT INTO interactions (${INTERACTION_COLUMNS})
                   SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${interactionFields(interaction, now)} FROM json_each(${rows})`;
@@ -56,6 +53,6 @@ export function memberInteractionsStatement(deps: Deps, memberIds: readonly stri
  * An interaction other than a purchase, refund or expiry (an enrolment, a card scan, a tier
  * change) with its share of the profile: for the statement list of the unit that caused it.
  */
-export function recordedInteractionStatements(deps: Deps, interaction: NewInteraction & { kind: InteractionKind }): Statement[] {
-  return [interactionStatement(deps, interaction), ...contactProfileStatements(deps, { memberId: interaction.memberId, at: interaction.occurredAt, isContact: isContact(interaction.kind) })];
+export function recordedInteractionStatements(now: number, interaction: NewInteraction & { kind: InteractionKind }): Statement[] {
+  return [interactionStatement(now, interaction), ...contactProfileStatements(now, { memberId: interaction.memberId, at: interaction.occurredAt, isContact: isContact(interaction.kind) })];
 }

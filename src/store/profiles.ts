@@ -6,16 +6,15 @@
  */
 import { sql, type SQL } from "drizzle-orm";
 import { rendered, type Statement } from "../../db/database.ts";
-import type { Deps } from "../deps.ts";
 import { localDayNumber } from "../domain/expiry.ts";
 import { spendByCategory } from "../domain/refund.ts";
 import { DAY_MS } from "../lib/time.ts";
 
 /** Creates the member's profile row if it is missing, then applies `set` to it. */
-function upsertProfile(deps: Deps, memberId: string, set: ReturnType<typeof sql>): Statement[] {
+function upsertProfile(now: number, memberId: string, set: ReturnType<typeof sql>): Statement[] {
   return [
-    sql`INSERT OR IGNORE INTO member_profiles (member_id, updated_at) VALUES (${memberId}, ${deps.clock()})`,
-    sql`UPDATE member_profiles SET ${set}, updated_at = ${deps.clock()} WHERE member_id = ${memberId}`,
+    sql`INSERT OR IGNORE INTO member_profiles (member_id, updated_at) VALUES (${memberId}, ${now})`,
+    sql`UPDATE member_profiles SET ${set}, updated_at = ${now} WHERE member_id = ${memberId}`,
   ];
 }
 
@@ -45,14 +44,14 @@ export interface PurchaseFacts {
  * last purchase's day; a back-dated purchase (a till catching up, history imported late) recounts
  * the member's distinct purchase days from the interactions index instead.
  */
-export function purchaseProfileStatements(deps: Deps, p: PurchaseFacts): Statement[] {
+export function purchaseProfileStatements(now: number, p: PurchaseFacts): Statement[] {
   const day = localDayNumber(p.at, p.utcOffsetMinutes);
   const offsetMs = p.utcOffsetMinutes * 60_000;
   const categories = spendByCategory(p.amountMinor, p.lines?.length ? p.lines : [{ category: p.partnerCategory, amountMinor: p.amountMinor }]);
   return [
     rendered`INSERT INTO member_profiles (member_id, first_purchase_at, first_purchase_minor, last_purchase_at, purchase_count, purchase_days, monetary_minor,
                                      points_earned, points_redeemed, offers_used, interaction_count, last_interaction_at, updated_at)
-        VALUES (${p.memberId}, ${p.at}, ${p.amountMinor}, ${p.at}, 1, 1, ${p.amountMinor}, ${p.pointsEarned}, ${p.pointsSpent}, ${p.offersUsed}, 1, ${p.at}, ${deps.clock()})
+        VALUES (${p.memberId}, ${p.at}, ${p.amountMinor}, ${p.at}, 1, 1, ${p.amountMinor}, ${p.pointsEarned}, ${p.pointsSpent}, ${p.offersUsed}, 1, ${p.at}, ${now})
         ON CONFLICT (member_id) DO UPDATE SET
           purchase_days = CASE
             WHEN last_purchase_at IS NULL OR ${day} > CAST((last_purchase_at + ${offsetMs}) / ${DAY_MS} AS INTEGER) THEN purchase_days + 1
@@ -95,12 +94,12 @@ export interface RefundFacts {
  * A refund's share: the money and points it took back, from the totals and from the favourites
  * alike (the purchase itself still happened, so the purchase counts stay).
  */
-export function refundProfileStatements(deps: Deps, r: RefundFacts): Statement[] {
+export function refundProfileStatements(now: number, r: RefundFacts): Statement[] {
   const takeBack = (subject: string, amountMinor: number) =>
     sql`UPDATE member_affinities SET amount_minor = amount_minor - ${amountMinor} WHERE member_id = ${r.memberId} AND subject = ${subject}`;
   return [
     ...upsertProfile(
-      deps,
+      now,
       r.memberId,
       sql`refund_count = refund_count + 1, refunded_minor = refunded_minor + ${r.refundedMinor},
           monetary_minor = monetary_minor - ${r.refundedMinor}, points_earned = points_earned - ${r.pointsClawedBack},
@@ -113,17 +112,17 @@ export function refundProfileStatements(deps: Deps, r: RefundFacts): Statement[]
 }
 
 /** Points that expired unused. */
-export function expiryProfileStatements(deps: Deps, e: { memberId: string; points: number | SQL }): Statement[] {
-  return upsertProfile(deps, e.memberId, sql`points_expired = points_expired + ${e.points}`);
+export function expiryProfileStatements(now: number, e: { memberId: string; points: number | SQL }): Statement[] {
+  return upsertProfile(now, e.memberId, sql`points_expired = points_expired + ${e.points}`);
 }
 
 /**
  * Any other interaction: counted, and a contact (a call, a reply, an opened message) or a
  * satisfaction score (1–5) updates those facts.
  */
-export function contactProfileStatements(deps: Deps, c: { memberId: string; at: number; isContact: boolean; satisfaction?: number | undefined }): Statement[] {
+export function contactProfileStatements(now: number, c: { memberId: string; at: number; isContact: boolean; satisfaction?: number | undefined }): Statement[] {
   return upsertProfile(
-    deps,
+    now,
     c.memberId,
     sql`interaction_count = interaction_count + 1,
         last_interaction_at = MAX(COALESCE(last_interaction_at, ${c.at}), ${c.at}),
@@ -149,10 +148,10 @@ export interface InteractionTotals {
  * parameter (D1 binds at most 100 per statement), so an ingested batch costs one profile write,
  * not one per event.
  */
-export function interactionTotalsStatement(deps: Deps, totals: InteractionTotals[]): Statement {
+export function interactionTotalsStatement(now: number, totals: InteractionTotals[]): Statement {
   const field = (name: keyof InteractionTotals) => sql.raw(`json_extract(value, '$.${name}')`);
   return sql`INSERT INTO member_profiles (member_id, interaction_count, last_interaction_at, last_contact_at, satisfaction_sum, satisfaction_count, updated_at)
-             SELECT ${field("memberId")}, ${field("count")}, ${field("lastAt")}, ${field("lastContactAt")}, ${field("satisfactionSum")}, ${field("satisfactionCount")}, ${deps.clock()}
+             SELECT ${field("memberId")}, ${field("count")}, ${field("lastAt")}, ${field("lastContactAt")}, ${field("satisfactionSum")}, ${field("satisfactionCount")}, ${now}
              FROM json_each(${JSON.stringify(totals)}) WHERE true
              ON CONFLICT (member_id) DO UPDATE SET
                interaction_count = interaction_count + excluded.interaction_count,

@@ -27,7 +27,7 @@ export function tierStatements(deps: Deps, program: Program, current: MemberTier
     const id = newId("tierChange", now);
     statements.push(
       db.insert(tierHistory).values({ id, memberId: current.memberId, fromTier: current.tier, toTier: decision.tier, reason: decision.reason, qualifyingPoints, at: now }),
-      ...recordedInteractionStatements(deps, {
+      ...recordedInteractionStatements(deps.clock(), {
         memberId: current.memberId,
         kind: "tier_change",
         channel: "system",

@@ -131,7 +131,7 @@ export async function resolvePresentedCard(deps: Deps, input: { token?: string |
 export async function verifyPresentment(deps: Deps, actor: Principal, input: { token?: string | undefined; cardNumber?: string | undefined }): Promise<PosSummary> {
   const { card, member } = await resolvePresentedCard(deps, input);
   await deps.database.atomic(
-    recordedInteractionStatements(deps, {
+    recordedInteractionStatements(deps.clock(), {
       memberId: member.id,
       kind: "card_scan",
       channel: "store",

@@ -159,7 +159,7 @@ async function commitUnit(deps: Deps, source: string, rows: Accepted[], duplicat
   let pending = rows;
   for (let attempt = 1; pending.length > 0; attempt++) {
     try {
-      await deps.database.atomic([insertStatement(deps, source, pending), interactionTotalsStatement(deps, totalsOf(pending))]);
+      await deps.database.atomic([insertStatement(deps, source, pending), interactionTotalsStatement(deps.clock(), totalsOf(pending))]);
       return pending;
     } catch (error) {
       if (!isConstraintViolation(error, "UNIQUE", "interactions.") || attempt >= MAX_UNIT_ATTEMPTS) throw error;

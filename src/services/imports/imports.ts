@@ -108,6 +108,6 @@ export function enrolImportedStatements(deps: Deps, imported: ImportedMember[], 
     sql`INSERT INTO interactions (id, member_id, kind, channel, attributes, source, external_id, occurred_at, created_at)
         SELECT ${v("interactionId")}, ${v("id")}, 'enrolment', 'system', ${attributes}, ${MEMBER_IMPORT_SOURCE}, ${v("externalId")}, ${now}, ${now}
         FROM json_each(${rows})`,
-    ...imported.flatMap((m) => contactProfileStatements(deps, { memberId: m.id, at: now, isContact: false })),
+    ...imported.flatMap((m) => contactProfileStatements(deps.clock(), { memberId: m.id, at: now, isContact: false })),
   ];
 }

@@ -278,7 +278,7 @@ async function writeTransactions(live: Deps, rows: Row[], context: WriteContext)
         occurredAt,
       });
       profile.push(
-        ...purchaseProfileStatements(deps, {
+        ...purchaseProfileStatements(deps.clock(), {
           memberId,
           partnerId: context.partner.id,
           partnerCategory: context.partner.category,

@@ -141,7 +141,7 @@ export async function enrollMember(deps: Deps, input: EnrollInput): Promise<Memb
       }),
       db.insert(memberBalances).values({ memberId: id, updatedAt: now }),
       ...consentRows.map((row) => db.insert(consents).values(row)),
-      ...recordedInteractionStatements(deps, { memberId: id, kind: "enrolment", channel: "system", occurredAt: now }),
+      ...recordedInteractionStatements(deps.clock(), { memberId: id, kind: "enrolment", channel: "system", occurredAt: now }),
     ]),
   );
   return getMember(deps, id);

@@ -100,9 +100,9 @@ async function expireDue(deps: Deps): Promise<number> {
           WHERE member_id = ${memberId} AND released_at IS NOT NULL AND remaining > 0 AND expires_at <= ${now}`,
       ...moveEntries(txnId, accounts.member(memberId), accounts.breakage, moved),
       sql`UPDATE member_balances SET available = available - ${moved}, updated_at = ${now} WHERE member_id = ${memberId}`,
-      ...expiryProfileStatements(deps, { memberId, points: moved }),
+      ...expiryProfileStatements(deps.clock(), { memberId, points: moved }),
       // The points the lots lost: their movements' sum, negative.
-      interactionStatement(deps, { memberId, kind: "points_expired", channel: "system", points: rendered`(SELECT COALESCE(SUM(points), 0) FROM lot_movements WHERE txn_id = ${txnId})`, reference: txnId, occurredAt: now }),
+      interactionStatement(deps.clock(), { memberId, kind: "points_expired", channel: "system", points: rendered`(SELECT COALESCE(SUM(points), 0) FROM lot_movements WHERE txn_id = ${txnId})`, reference: txnId, occurredAt: now }),
       sql`UPDATE point_lots SET remaining = 0 WHERE id IN (SELECT lot_id FROM lot_movements WHERE txn_id = ${txnId})`,
     ];
   });

@@ -225,7 +225,7 @@ export async function planPurchase(deps: Deps, actor: Principal, input: Purchase
     ...tierStatements(deps, program, { memberId, tier: member.tier, requalifyAt: member.tierRequalifyAt }, earnedBefore.year + earned),
     ...capGuards(txnId, memberId, earned, program, occurredAt),
     ...offerUseStatements({ purchaseId, memberId, occurredAt, utcOffsetMinutes: program.utcOffsetMinutes }, pricing.applied, new Map(offersHere.map((o) => [o.id, o]))),
-    ...purchaseProfileStatements(deps, {
+    ...purchaseProfileStatements(deps.clock(), {
       memberId,
       partnerId: input.partnerId,
       partnerCategory: terms.category,
@@ -237,7 +237,7 @@ export async function planPurchase(deps: Deps, actor: Principal, input: Purchase
       offersUsed: pricing.applied.length,
       utcOffsetMinutes: program.utcOffsetMinutes,
     }),
-    interactionStatement(deps, {
+    interactionStatement(deps.clock(), {
       memberId,
       kind: "purchase",
       channel: "store",

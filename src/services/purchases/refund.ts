@@ -128,7 +128,7 @@ export async function refundPurchase(
         })
         .where(eq(purchases.id, purchaseId)),
       ...offerRefund.statements,
-      ...refundProfileStatements(deps, {
+      ...refundProfileStatements(deps.clock(), {
         memberId: purchase.memberId,
         partnerId: purchase.partnerId,
         at: deps.clock(),
@@ -137,7 +137,7 @@ export async function refundPurchase(
         pointsClawedBack: effect.clawPoints,
         pointsRestored: effect.restorePoints,
       }),
-      interactionStatement(deps, {
+      interactionStatement(deps.clock(), {
         memberId: purchase.memberId,
         kind: isVoid ? "void" : "refund",
         channel: "store",

@@ -450,7 +450,7 @@ async function syncMembership(deps: Deps, segmentId: string, rule: RuleQuery, no
   const matched = ascendingIds(deps, (page) => sql`SELECT ${rule.id} FROM ${rule.from} WHERE ${rule.where}${pageOf(rule.id, page)}`);
   const held = ascendingIds(deps, (page) => sql`SELECT member_id FROM segment_members WHERE segment_id = ${segmentId}${pageOf(sql`member_id`, page)}`);
   const record = (kind: "segment_enter" | "segment_leave", memberIds: string[]) =>
-    memberInteractionsStatement(deps, memberIds, { kind, channel: "system", reference: segmentId, occurredAt: now });
+    memberInteractionsStatement(deps.clock(), memberIds, { kind, channel: "system", reference: segmentId, occurredAt: now });
 
   let entering: string[] = [];
   let leaving: string[] = [];
