@@ -1,7 +1,7 @@
 /** Request and response schemas shared by routes, exported so tests and the SDK use the same types. */
-import { consentChannels, genders } from "../domain/members.ts";
+import { consentChannels, genders } from "../../domain/members.ts";
 import { z } from "@hono/zod-openapi";
-import { PIN_MAX_ATTEMPTS, PIN_PATTERN } from "../domain/pin.ts";
+import { PIN_MAX_ATTEMPTS, PIN_PATTERN } from "../../domain/pin.ts";
 
 export const BirthDateSchema = z
   .string()
