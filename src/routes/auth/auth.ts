@@ -4,7 +4,7 @@ import { errorResponses } from "../shared/problem.ts";
 import { signInRecipient, staffLogin, startMemberSignIn, verifyMemberSignIn } from "../../services/auth/auth.ts";
 import { createStaffUser, listStaff } from "../../services/auth/staff.ts";
 import { allow, bearer, createRouter, json, jsonBody, keepAliveOf, pageOf, PageQuerySchema } from "../shared/common.ts";
-import { ContactSchema, SessionSchema, StaffSchema } from "../shared/schemas.ts";
+import { ContactSchema, SessionSchema, StaffSchema } from "./schemas.ts";
 
 const LoginSchema = z
   .object({ email: z.email().max(254), password: z.string().min(1).max(200) })

@@ -6,7 +6,7 @@ import { verifyPresentment } from "../../services/cards/card-tokens.ts";
 import { blockCard, findCardByNumber, getCard, replaceCard, unblockCard } from "../../services/cards/cards.ts";
 import type { Context } from "hono";
 import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, type AppEnv } from "../shared/common.ts";
-import { CardNumberParam, CardSchema, PosSummarySchema, VerifyCardSchema } from "../shared/schemas.ts";
+import { CardNumberParam, CardSchema, PosSummarySchema, VerifyCardSchema } from "./schemas.ts";
 
 const CardParams = z.object({ cardNumber: CardNumberParam });
 

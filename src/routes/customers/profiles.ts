@@ -5,7 +5,7 @@ import { errorResponses } from "../shared/problem.ts";
 import { customer360, profileReadReasons } from "../../services/customers/customer-360.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, json, MemberParams } from "../shared/common.ts";
 import { OfferSchema } from "../offers/offers.ts";
-import { MemberSchema } from "../shared/schemas.ts";
+import { MemberSchema } from "../members/schemas.ts";
 
 const Iso = z.string().nullable();
 const Favourite = z.object({ purchases: z.number().int(), amountMinor: z.number().int() });

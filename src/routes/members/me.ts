@@ -8,7 +8,8 @@ import { removeMemberPin, setMemberPin } from "../../services/members/pins.ts";
 import { getMember } from "../../services/members/members.ts";
 import type { Principal } from "../../domain/principal.ts";
 import { allow, bearer, createRouter, json, jsonBody } from "../shared/common.ts";
-import { CardTokenSchema, MemberPinSchema, MemberSchema } from "../shared/schemas.ts";
+import { CardTokenSchema } from "../cards/schemas.ts";
+import { MemberPinSchema, MemberSchema } from "./schemas.ts";
 
 function memberIdOf(principal: Principal): string {
   if (principal.role !== "member") throw new AppError("forbidden", "Only members have a card to show.");

@@ -5,7 +5,8 @@ import { issueCard, listMemberCards } from "../../services/cards/cards.ts";
 import { removeMemberPin } from "../../services/members/pins.ts";
 import { enrollMember, getMember, searchMembers, updateMember } from "../../services/members/members.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "../shared/common.ts";
-import { CardSchema, EnrollMemberSchema, MemberSchema, UpdateMemberSchema } from "../shared/schemas.ts";
+import { CardSchema } from "../cards/schemas.ts";
+import { EnrollMemberSchema, MemberSchema, UpdateMemberSchema } from "./schemas.ts";
 
 
 export const membersRouter = createRouter()

@@ -7,7 +7,7 @@ import { errorResponses } from "../shared/problem.ts";
 import { partnerScopes } from "../../domain/principal.ts";
 import { createPartner, createPartnerKey, getPartner, listPartnerKeys, listPartners, revokePartnerKey, updatePartner } from "../../services/partners/partners.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema, PartnerParams } from "../shared/common.ts";
-import { PartnerKeySchema, PartnerSchema } from "../shared/schemas.ts";
+import { PartnerKeySchema, PartnerSchema } from "./schemas.ts";
 
 
 const PartnerNameSchema = z.string().trim().min(1).max(100).openapi({ example: "CGV 강남" });

@@ -6,7 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../shared/problem.ts";
 import { createStore, getStore, listStores, updateStore } from "../../services/partners/stores.ts";
 import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema, PartnerParams } from "../shared/common.ts";
-import { StoreSchema } from "../shared/schemas.ts";
+import { StoreSchema } from "./schemas.ts";
 
 const StoreParams = PartnerParams.extend({ storeId: IdParam("storeId", "sto_01JD0000000000000000000000") });
 

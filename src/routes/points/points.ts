@@ -8,7 +8,7 @@ import { memberBalance, memberLedger, memberTier } from "../../services/points/p
 import { currentProgram, updateProgram } from "../../services/program/program.ts";
 import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "../shared/common.ts";
 import { IdempotencyHeader, moved } from "../shared/idempotent.ts";
-import { AdjustmentResultSchema, AdjustmentSchema, BalanceSchema, LedgerItemSchema } from "../shared/schemas.ts";
+import { AdjustmentResultSchema, AdjustmentSchema, BalanceSchema, LedgerItemSchema } from "./schemas.ts";
 
 // The domain schema is plain zod (no .openapi() on it: it may be built before zod is extended).
 const ProgramBodySchema = ProgramSchema;
