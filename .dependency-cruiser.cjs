@@ -74,7 +74,7 @@ module.exports = {
     },
     {
       name: "errors-free-of-http",
-      comment: "src/errors.ts holds the stable error codes and AppError as plain data; the problem+json response and its OpenAPI declarations live in src/routes/problem.ts.",
+      comment: "src/errors.ts holds the stable error codes and AppError as plain data; the problem+json response and its OpenAPI declarations live in src/routes/shared/problem.ts.",
       severity: "error",
       from: { path: "^src/errors\\.ts$" },
       to: { path: ["^node_modules/(hono|@hono/[^/]+)/", "^src/routes/"] },

@@ -1,7 +1,7 @@
 /**
  * One error path. Services throw AppError with a code from the closed set below; they know
  * nothing of HTTP. The status of each code and the problem body are plain data here; the edge
- * (src/routes/problem.ts) sends that body as application/problem+json and declares it in OpenAPI.
+ * (src/routes/shared/problem.ts) sends that body as application/problem+json and declares it in OpenAPI.
  */
 import type { z } from "zod";
 
@@ -106,7 +106,7 @@ function cut(text: string, max: number): string {
   return `${text.slice(0, end)}…`;
 }
 
-/** An application/problem+json body; src/routes/problem.ts declares the same shape as ProblemSchema. */
+/** An application/problem+json body; src/routes/shared/problem.ts declares the same shape as ProblemSchema. */
 export interface Problem {
   type: string;
   title: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Problem } from "../../src/errors.ts";
-import type { Member } from "../../src/routes/schemas.ts";
+import type { Member } from "../../src/routes/members/schemas.ts";
 import { createTestApp, type TestApp } from "../helpers/app.ts";
 import { expectStatus, givenCard } from "../helpers/factories.ts";
 

@@ -1,6 +1,6 @@
 /** Partners (contacts, settlement rates, suspension) and their stores, through the API. */
 import { describe, expect, it } from "vitest";
-import type { Partner, Store } from "../../src/routes/schemas.ts";
+import type { Partner, Store } from "../../src/routes/partners/schemas.ts";
 import { BOOTSTRAP_ADMIN_ID } from "../../src/domain/principal.ts";
 import { partnerTerms } from "../../src/services/partners/partners.ts";
 import { activeStoreOf } from "../../src/services/partners/stores.ts";

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Problem } from "../../src/errors.ts";
 import { ADMIN_TOKEN, createTestApp, T0, type TestApp } from "../helpers/app.ts";
 import { defaultProgram } from "../../src/domain/program.ts";
-import { INGEST_BODY_LIMIT_BYTES } from "../../src/routes/interactions.ts";
+import { INGEST_BODY_LIMIT_BYTES } from "../../src/routes/customers/interactions.ts";
 import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, memberToken, purchase } from "../helpers/factories.ts";
 
 // ---------------------------------------------------------------------------------------------

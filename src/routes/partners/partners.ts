@@ -3,10 +3,10 @@
  * A partner key sees only its own partner; another partner is a 404, as if it did not exist.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "./problem.ts";
-import { partnerScopes } from "../domain/principal.ts";
-import { createPartner, createPartnerKey, getPartner, listPartnerKeys, listPartners, revokePartnerKey, updatePartner } from "../services/partners/partners.ts";
-import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema, PartnerParams } from "./common.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { partnerScopes } from "../../domain/principal.ts";
+import { createPartner, createPartnerKey, getPartner, listPartnerKeys, listPartners, revokePartnerKey, updatePartner } from "../../services/partners/partners.ts";
+import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema, PartnerParams } from "../shared/common.ts";
 import { PartnerKeySchema, PartnerSchema } from "./schemas.ts";
 
 

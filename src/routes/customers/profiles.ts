@@ -1,11 +1,11 @@
 /** /v1/members/{memberId}/profile: the customer 360 view, audited for every staff read. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { invalidField } from "../errors.ts";
-import { errorResponses } from "./problem.ts";
-import { customer360, profileReadReasons } from "../services/customers/customer-360.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, json, MemberParams } from "./common.ts";
-import { OfferSchema } from "./offers.ts";
-import { MemberSchema } from "./schemas.ts";
+import { invalidField } from "../../errors.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { customer360, profileReadReasons } from "../../services/customers/customer-360.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, MemberParams } from "../shared/common.ts";
+import { OfferSchema } from "../offers/offers.ts";
+import { MemberSchema } from "../members/schemas.ts";
 
 const Iso = z.string().nullable();
 const Favourite = z.object({ purchases: z.number().int(), amountMinor: z.number().int() });

@@ -1,13 +1,13 @@
 /** A member's points: balance, explainable history, operator adjustments; the program's rules. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "./problem.ts";
-import { ProgramSchema } from "../domain/program.ts";
-import { checkLedger } from "../services/points/ledger-check.ts";
-import { move } from "../services/movements.ts";
-import { memberBalance, memberLedger, memberTier } from "../services/points/points.ts";
-import { currentProgram, updateProgram } from "../services/program/program.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "./common.ts";
-import { IdempotencyHeader, moved } from "./idempotent.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { ProgramSchema } from "../../domain/program.ts";
+import { checkLedger } from "../../services/points/ledger-check.ts";
+import { move } from "../../services/movements.ts";
+import { memberBalance, memberLedger, memberTier } from "../../services/points/points.ts";
+import { currentProgram, updateProgram } from "../../services/program/program.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "../shared/common.ts";
+import { IdempotencyHeader, moved } from "../shared/idempotent.ts";
 import { AdjustmentResultSchema, AdjustmentSchema, BalanceSchema, LedgerItemSchema } from "./schemas.ts";
 
 // The domain schema is plain zod (no .openapi() on it: it may be built before zod is extended).

@@ -1,9 +1,9 @@
 /** /v1/interactions: events partners and staff send in; /v1/members/{memberId}/interactions: a member's history. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { eventKinds, interactionKinds, InteractionEventSchema } from "../domain/interactions.ts";
-import { errorResponses } from "./problem.ts";
-import { ingestInteractions, listMemberInteractions, MAX_EVENTS_PER_CALL } from "../services/customers/interactions.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "./common.ts";
+import { eventKinds, interactionKinds, InteractionEventSchema } from "../../domain/interactions.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { ingestInteractions, listMemberInteractions, MAX_EVENTS_PER_CALL } from "../../services/customers/interactions.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "../shared/common.ts";
 
 /** Bodies of POST /v1/interactions may be this large (1,000 events); every other route keeps 64 KiB. */
 export const INGEST_BODY_LIMIT_BYTES = 1024 * 1024;

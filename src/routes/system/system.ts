@@ -1,9 +1,9 @@
 /** Unauthenticated system routes: health, the JWKS and the interactive API docs. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { pingDatabase } from "../services/system/health.ts";
-import { json } from "./common.ts";
-import { createRouter } from "./common.ts";
-import { isoTime } from "../lib/time.ts";
+import { pingDatabase } from "../../services/system/health.ts";
+import { json } from "../shared/common.ts";
+import { createRouter } from "../shared/common.ts";
+import { isoTime } from "../../lib/time.ts";
 
 const SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5";
 

@@ -1,10 +1,10 @@
 /** /v1/segments: rule segments — preview, save, read, change, refresh — for admins and marketers. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { CUSTOM_ATTRIBUTE_TYPES, MAX_RULE_DEPTH, MAX_RULE_NODES, RuleSchema, SEGMENT_ATTRIBUTES, SEGMENT_OPS, opsFor } from "../domain/segments.ts";
-import { errorResponses } from "./problem.ts";
-import { createSegment, findSegment, listSegmentMembers, listSegments, previewSegment, refreshSegment, segmentView, updateSegment } from "../services/segments/segments.ts";
-import { allow, bearer, createRouter, json, jsonBody, pageOf, PageQuerySchema, SegmentParams } from "./common.ts";
-import { NO_CONTROL_CHARACTERS } from "./schemas.ts";
+import { CUSTOM_ATTRIBUTE_TYPES, MAX_RULE_DEPTH, MAX_RULE_NODES, RuleSchema, SEGMENT_ATTRIBUTES, SEGMENT_OPS, opsFor } from "../../domain/segments.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { createSegment, findSegment, listSegmentMembers, listSegments, previewSegment, refreshSegment, segmentView, updateSegment } from "../../services/segments/segments.ts";
+import { allow, bearer, createRouter, json, jsonBody, pageOf, PageQuerySchema, SegmentParams } from "../shared/common.ts";
+import { NO_CONTROL_CHARACTERS } from "../shared/schemas.ts";
 
 const Text = (max: number) => z.string().trim().min(1).max(max).regex(NO_CONTROL_CHARACTERS, "No control characters");
 

@@ -1,13 +1,13 @@
 /** /v1/purchases: a partner's till records sales that earn and redeem points, and refunds them. */
-import { createRoute, z } from "@hono/zod-openapi";
-import { invalidField } from "../errors.ts";
-import { errorResponses } from "./problem.ts";
-import { partnerActingFor, type Principal } from "../domain/principal.ts";
-import { findPurchase, purchaseView } from "../services/purchases/find.ts";
-import { quotePurchase } from "../services/purchases/quote.ts";
-import { allow, bearer, createRouter, json, jsonBody, PurchaseParams } from "./common.ts";
-import { IdempotencyHeader, moved } from "./idempotent.ts";
-import { PurchaseQuoteSchema, PurchaseRecordSchema, PurchaseResultSchema, PurchaseSchema, RefundResultSchema, RefundSchema } from "./schemas.ts";
+import { createRoute } from "@hono/zod-openapi";
+import { invalidField } from "../../errors.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { partnerActingFor, type Principal } from "../../domain/principal.ts";
+import { findPurchase, purchaseView } from "../../services/purchases/find.ts";
+import { quotePurchase } from "../../services/purchases/quote.ts";
+import { allow, bearer, createRouter, json, jsonBody, PurchaseParams } from "../shared/common.ts";
+import { IdempotencyHeader, moved } from "../shared/idempotent.ts";
+import { PurchaseQuoteSchema, PurchaseRecordSchema, PurchaseResultSchema, PurchaseSchema, RefundResultSchema, RefundSchema, type PurchaseBody } from "./schemas.ts";
 
 
 /** The partner a sale is for: a partner key's own, or the one staff must name. */
@@ -22,7 +22,7 @@ function partnerOfSale(principal: Principal, named: string | undefined): string 
  * of it, from which a 4–6 digit PIN would be found in a moment. A retry of the sale with the PIN
  * entered again is the same request.
  */
-function fingerprinted(body: z.infer<typeof PurchaseSchema>) {
+function fingerprinted(body: PurchaseBody) {
   return "pin" in body.card ? { ...body, card: { number: body.card.number } } : body;
 }
 

@@ -1,11 +1,11 @@
 /** /v1/cards: reading and managing cards, and card presentment at a partner's till. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { AppError } from "../errors.ts";
-import { errorResponses } from "./problem.ts";
-import { verifyPresentment } from "../services/cards/card-tokens.ts";
-import { blockCard, findCardByNumber, getCard, replaceCard, unblockCard } from "../services/cards/cards.ts";
+import { AppError } from "../../errors.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { verifyPresentment } from "../../services/cards/card-tokens.ts";
+import { blockCard, findCardByNumber, getCard, replaceCard, unblockCard } from "../../services/cards/cards.ts";
 import type { Context } from "hono";
-import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, type AppEnv } from "./common.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, type AppEnv } from "../shared/common.ts";
 import { CardNumberParam, CardSchema, PosSummarySchema, VerifyCardSchema } from "./schemas.ts";
 
 const CardParams = z.object({ cardNumber: CardNumberParam });

@@ -3,9 +3,9 @@
  * partner key reads its own partner's only (another partner's are a 404, as if they did not exist).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "./problem.ts";
-import { createStore, getStore, listStores, updateStore } from "../services/partners/stores.ts";
-import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema, PartnerParams } from "./common.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { createStore, getStore, listStores, updateStore } from "../../services/partners/stores.ts";
+import { allow, bearer, createRouter, IdParam, json, jsonBody, pageOf, PageQuerySchema, PartnerParams } from "../shared/common.ts";
 import { StoreSchema } from "./schemas.ts";
 
 const StoreParams = PartnerParams.extend({ storeId: IdParam("storeId", "sto_01JD0000000000000000000000") });

@@ -1,14 +1,15 @@
 /** /v1/me: the signed-in member's own record and QR card. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { AppError } from "../errors.ts";
-import { errorResponses } from "./problem.ts";
-import { qrPng, qrSvg } from "../lib/qr.ts";
-import { mintCardToken } from "../services/cards/card-tokens.ts";
-import { removeMemberPin, setMemberPin } from "../services/members/pins.ts";
-import { getMember } from "../services/members/members.ts";
-import type { Principal } from "../domain/principal.ts";
-import { allow, bearer, createRouter, json, jsonBody } from "./common.ts";
-import { CardTokenSchema, MemberPinSchema, MemberSchema } from "./schemas.ts";
+import { AppError } from "../../errors.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { qrPng, qrSvg } from "../../lib/qr.ts";
+import { mintCardToken } from "../../services/cards/card-tokens.ts";
+import { removeMemberPin, setMemberPin } from "../../services/members/pins.ts";
+import { getMember } from "../../services/members/members.ts";
+import type { Principal } from "../../domain/principal.ts";
+import { allow, bearer, createRouter, json, jsonBody } from "../shared/common.ts";
+import { CardTokenSchema } from "../cards/schemas.ts";
+import { MemberPinSchema, MemberSchema } from "./schemas.ts";
 
 function memberIdOf(principal: Principal): string {
   if (principal.role !== "member") throw new AppError("forbidden", "Only members have a card to show.");

@@ -1,9 +1,9 @@
 /** /v1/analytics: RFM, Pareto and lifetime value for marketers; /v1/jobs/recompute to refresh them. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "./problem.ts";
-import { clvAnalytics, paretoAnalytics, rfmAnalytics } from "../services/analytics/analytics.ts";
-import { recompute } from "../services/analytics/recompute.ts";
-import { allow, bearer, createRouter, json } from "./common.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { clvAnalytics, paretoAnalytics, rfmAnalytics } from "../../services/analytics/analytics.ts";
+import { recompute } from "../../services/analytics/recompute.ts";
+import { allow, bearer, createRouter, json } from "../shared/common.ts";
 
 const Counts = z.array(z.number().int()).length(5).openapi({ description: "Members with score 1, 2, 3, 4, 5" });
 

@@ -3,11 +3,11 @@
  * /v1/members/{memberId}/attributes: a member's values, checked against the declarations.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { CUSTOM_ATTRIBUTE_TYPES, CUSTOM_KEY_PATTERN, MAX_TEXT_VALUE } from "../domain/segments.ts";
-import { errorResponses } from "./problem.ts";
-import { declareCustomAttribute, listCustomAttributes, memberAttributesOf, setMemberAttributes } from "../services/members/custom-attributes.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams } from "./common.ts";
-import { NO_CONTROL_CHARACTERS } from "./schemas.ts";
+import { CUSTOM_ATTRIBUTE_TYPES, CUSTOM_KEY_PATTERN, MAX_TEXT_VALUE } from "../../domain/segments.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { declareCustomAttribute, listCustomAttributes, memberAttributesOf, setMemberAttributes } from "../../services/members/custom-attributes.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams } from "../shared/common.ts";
+import { NO_CONTROL_CHARACTERS } from "../shared/schemas.ts";
 
 const KeyParam = z
   .string()

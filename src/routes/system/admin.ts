@@ -1,11 +1,11 @@
 /** Operator routes: the outbox and the signing key ring. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "./problem.ts";
-import { decodeCursor, paginate } from "../lib/cursor.ts";
-import { toE164 } from "../lib/phone.ts";
-import { listOutbox } from "../services/outbox/outbox.ts";
-import { allow, bearer, createRouter, json, pageOf, PageQuerySchema } from "./common.ts";
-import { ConsentChannelSchema } from "./schemas.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { decodeCursor, paginate } from "../../lib/cursor.ts";
+import { toE164 } from "../../lib/phone.ts";
+import { listOutbox } from "../../services/outbox/outbox.ts";
+import { allow, bearer, createRouter, json, pageOf, PageQuerySchema } from "../shared/common.ts";
+import { ConsentChannelSchema } from "../shared/schemas.ts";
 
 const OutboxMessageSchema = z
   .object({

@@ -1,9 +1,9 @@
 /** /v1/auth and /v1/staff: staff password sign-in, member one-time codes, staff accounts. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "./problem.ts";
-import { signInRecipient, staffLogin, startMemberSignIn, verifyMemberSignIn } from "../services/auth/auth.ts";
-import { createStaffUser, listStaff } from "../services/auth/staff.ts";
-import { allow, bearer, createRouter, json, jsonBody, keepAliveOf, pageOf, PageQuerySchema } from "./common.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { signInRecipient, staffLogin, startMemberSignIn, verifyMemberSignIn } from "../../services/auth/auth.ts";
+import { createStaffUser, listStaff } from "../../services/auth/staff.ts";
+import { allow, bearer, createRouter, json, jsonBody, keepAliveOf, pageOf, PageQuerySchema } from "../shared/common.ts";
 import { ContactSchema, SessionSchema, StaffSchema } from "./schemas.ts";
 
 const LoginSchema = z

@@ -1,10 +1,10 @@
 /** /v1/offers: partners' and the operator's offers; /v1/members/{memberId}/offers: what a member can use now. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { OfferConditionsSchema, OfferLimitsSchema, OfferRewardSchema } from "../domain/offers.ts";
-import { errorResponses } from "./problem.ts";
-import { createOffer, findOffer, listOffers, memberOffers, offerView, updateOffer } from "../services/offers/offers.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, OfferParams, pageOf, PageQuerySchema } from "./common.ts";
-import { NO_CONTROL_CHARACTERS } from "./schemas.ts";
+import { OfferConditionsSchema, OfferLimitsSchema, OfferRewardSchema } from "../../domain/offers.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { createOffer, findOffer, listOffers, memberOffers, offerView, updateOffer } from "../../services/offers/offers.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, OfferParams, pageOf, PageQuerySchema } from "../shared/common.ts";
+import { NO_CONTROL_CHARACTERS } from "../shared/schemas.ts";
 
 const Text = (max: number) => z.string().trim().min(1).max(max).regex(NO_CONTROL_CHARACTERS, "No control characters");
 

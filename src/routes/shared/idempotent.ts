@@ -3,10 +3,10 @@ import { z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JSONParsed } from "hono/utils/types";
-import { AppError, invalidField } from "../errors.ts";
-import { answeredElsewhere, claimKey, completeWithError, releaseClaim, storedResponse, type Claim } from "../services/idempotency/keys.ts";
-import type { Principal } from "../domain/principal.ts";
-import { move, type MovementArgs, type MovementName, type MovementResult } from "../services/movements.ts";
+import { AppError, invalidField } from "../../errors.ts";
+import { answeredElsewhere, claimKey, completeWithError, releaseClaim, storedResponse, type Claim } from "../../services/idempotency/keys.ts";
+import type { Principal } from "../../domain/principal.ts";
+import { move, type MovementArgs, type MovementName, type MovementResult } from "../../services/movements.ts";
 import type { AppEnv } from "./common.ts";
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;

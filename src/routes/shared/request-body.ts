@@ -5,9 +5,9 @@
  * stream again.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { AppError } from "../errors.ts";
+import { AppError } from "../../errors.ts";
 import { problemResponse } from "./problem.ts";
-import { checkJsonBounds } from "../lib/json-limits.ts";
+import { checkJsonBounds } from "../../lib/json-limits.ts";
 import type { AppEnv } from "./common.ts";
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;

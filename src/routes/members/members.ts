@@ -1,11 +1,12 @@
 /** /v1/members: enrollment, read, update, search, and the member's cards. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "./problem.ts";
-import { issueCard, listMemberCards } from "../services/cards/cards.ts";
-import { removeMemberPin } from "../services/members/pins.ts";
-import { enrollMember, getMember, searchMembers, updateMember } from "../services/members/members.ts";
-import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "./common.ts";
-import { CardSchema, EnrollMemberSchema, MemberSchema, UpdateMemberSchema } from "./schemas.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { issueCard, listMemberCards } from "../../services/cards/cards.ts";
+import { removeMemberPin } from "../../services/members/pins.ts";
+import { enrollMember, getMember, searchMembers, updateMember } from "../../services/members/members.ts";
+import { allow, assertSelfOrStaff, bearer, createRouter, json, jsonBody, MemberParams, pageOf, PageQuerySchema } from "../shared/common.ts";
+import { CardSchema } from "../cards/schemas.ts";
+import { EnrollMemberSchema, MemberSchema, UpdateMemberSchema } from "./schemas.ts";
 
 
 export const membersRouter = createRouter()

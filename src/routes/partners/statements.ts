@@ -1,12 +1,12 @@
 /** Monthly settlement statements per partner: JSON, or CSV for the accounts department. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { accepts } from "hono/accepts";
-import { AppError } from "../errors.ts";
-import { errorResponses } from "./problem.ts";
-import { toCsv, type CsvField } from "../lib/csv.ts";
-import type { Principal } from "../domain/principal.ts";
-import { partnerStatement, type Statement } from "../services/partners/settlement.ts";
-import { allow, bearer, createRouter, PartnerParams } from "./common.ts";
+import { AppError } from "../../errors.ts";
+import { errorResponses } from "../shared/problem.ts";
+import { toCsv, type CsvField } from "../../lib/csv.ts";
+import type { Principal } from "../../domain/principal.ts";
+import { partnerStatement, type Statement } from "../../services/partners/settlement.ts";
+import { allow, bearer, createRouter, PartnerParams } from "../shared/common.ts";
 
 const StatementParams = PartnerParams.extend({
   month: z

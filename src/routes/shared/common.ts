@@ -1,10 +1,10 @@
 /** What every router shares: the typed env, the validation hook, auth guards, common schemas. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import type { Deps } from "../deps.ts";
-import { AppError, fieldErrorsOf } from "../errors.ts";
+import type { Deps } from "../../deps.ts";
+import { AppError, fieldErrorsOf } from "../../errors.ts";
 import { problemResponse } from "./problem.ts";
-import { assertScope, type PartnerScope, type Principal, type Role } from "../domain/principal.ts";
+import { assertScope, type PartnerScope, type Principal, type Role } from "../../domain/principal.ts";
 
 export interface AppEnv {
   Variables: {

@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { errorCodes, PROBLEM_LIMITS, problemOf, titles, type AppError, type Problem } from "../errors.ts";
+import { errorCodes, PROBLEM_LIMITS, problemOf, titles, type AppError, type Problem } from "../../errors.ts";
 
 export const ProblemSchema = z
   .object({
