@@ -20,10 +20,10 @@ export function assertScope(principal: Principal, scope: PartnerScope): void {
 
 /**
  * The partner a call acts for: a partner key's own — naming another partner is refused — or the
- * one staff name (undefined when they name none; the verb decides whether it needs one).
+ * one staff name (null when they name none; the verb decides whether it needs one).
  */
-export function partnerActingFor(principal: Principal, named: string | null | undefined): string | null | undefined {
-  if (principal.role !== "partner") return named;
+export function partnerActingFor(principal: Principal, named: string | null | undefined): string | null {
+  if (principal.role !== "partner") return named ?? null;
   if (named != null && named !== principal.partnerId) throw new AppError("forbidden", "A partner key acts for its own partner only.");
   return principal.partnerId;
 }

@@ -6,7 +6,7 @@
  */
 import { mintCardToken } from "../../src/services/cards/card-tokens.ts";
 import { ADMIN_TOKEN, createTestApp, T0, type TestApp } from "../helpers/app.ts";
-import { expectStatus, givenCard, givenMember, givenStaff, memberToken } from "../helpers/factories.ts";
+import { adminJson, expectStatus, givenCard, givenMember, givenStaff, memberToken } from "../helpers/factories.ts";
 import { partnerScopes, type PartnerScope, type Role } from "../support/access.ts";
 import type { Random } from "./random.ts";
 import { NO_HINT, OMIT, type Schema } from "./values.ts";
@@ -55,20 +55,16 @@ const RULES = [
   { attr: "rfm.r", op: "between", value: [1, 3] },
 ];
 
-async function json<T>(t: TestApp, method: string, path: string, status: number, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<T> {
-  return (await (await expectStatus(await t.call(method, path, { token, ...(body === undefined ? {} : { body }) }), status)).json()) as T;
-}
-
 async function partnerWithObjects(t: TestApp, name: string) {
-  const partner = await json<{ id: string }>(t, "POST", "/v1/partners", 201, { name, category: "cinema" });
-  const store = await json<{ id: string }>(t, "POST", `/v1/partners/${partner.id}/stores`, 201, { code: "S-1", name: `${name} 1호점` });
-  const offer = await json<{ id: string }>(t, "POST", "/v1/offers", 201, { partnerId: partner.id, name: `${name} 10% 할인`, reward: { kind: "percent", percentBps: 1_000 } });
+  const partner = await adminJson<{ id: string }>(t, "POST", "/v1/partners", 201, { name, category: "cinema" });
+  const store = await adminJson<{ id: string }>(t, "POST", `/v1/partners/${partner.id}/stores`, 201, { code: "S-1", name: `${name} 1호점` });
+  const offer = await adminJson<{ id: string }>(t, "POST", "/v1/offers", 201, { partnerId: partner.id, name: `${name} 10% 할인`, reward: { kind: "percent", percentBps: 1_000 } });
   const keys: Partial<Record<PartnerScope | "all", string>> = {};
   for (const scope of [...partnerScopes, "all"] as const) {
     const scopes = scope === "all" ? [...partnerScopes] : [scope];
-    keys[scope] = (await json<{ key: string }>(t, "POST", `/v1/partners/${partner.id}/keys`, 201, { name: `POS ${scope}`, scopes })).key;
+    keys[scope] = (await adminJson<{ key: string }>(t, "POST", `/v1/partners/${partner.id}/keys`, 201, { name: `POS ${scope}`, scopes })).key;
   }
-  const spareKey = await json<{ id: string }>(t, "POST", `/v1/partners/${partner.id}/keys`, 201, { name: "spare" });
+  const spareKey = await adminJson<{ id: string }>(t, "POST", `/v1/partners/${partner.id}/keys`, 201, { name: "spare" });
   return { id: partner.id, storeId: store.id, offerId: offer.id, keys, spareKeyId: spareKey.id, purchaseIds: [] as string[] };
 }
 
@@ -76,12 +72,12 @@ export async function createWorld(): Promise<World> {
   const t = await createTestApp();
   const P = await partnerWithObjects(t, "별빛시네마");
   const Q = await partnerWithObjects(t, "한빛서점");
-  const operatorOffer = await json<{ id: string }>(t, "POST", "/v1/offers", 201, { name: "전 가맹점 1,000원 할인", reward: { kind: "amount", amountMinor: 1_000 } });
+  const operatorOffer = await adminJson<{ id: string }>(t, "POST", "/v1/offers", 201, { name: "전 가맹점 1,000원 할인", reward: { kind: "amount", amountMinor: 1_000 } });
   const people = [];
   for (const name of ["김민준", "이서연", "박지훈"]) {
     const member = await givenMember(t, { name, phone: null });
     const card = await givenCard(t, member.id);
-    await json(t, "POST", `/v1/members/${member.id}/adjustments`, 201, { points: 50_000, reason: "fuzz world" });
+    await adminJson(t, "POST", `/v1/members/${member.id}/adjustments`, 201, { points: 50_000, reason: "fuzz world" });
     people.push({ id: member.id, email: member.email!, number: card.number, token: await memberToken(t, member) });
   }
   // A is the member role; B a stranger to it; C a bystander whose card the card-state calls wear out.
@@ -90,19 +86,19 @@ export async function createWorld(): Promise<World> {
   let receipt = 0;
   for (const [partner, member] of [[P, A], [P, B], [P, A], [Q, A], [Q, B]] as const) {
     const sale = { card: { number: member.number }, receiptId: `seed-${++receipt}`, amountMinor: 20_000, currency: "KRW", storeId: partner.storeId };
-    partner.purchaseIds.push((await json<{ purchaseId: string }>(t, "POST", "/v1/purchases", 201, sale, partner.keys.all!)).purchaseId);
+    partner.purchaseIds.push((await adminJson<{ purchaseId: string }>(t, "POST", "/v1/purchases", 201, sale, partner.keys.all!)).purchaseId);
   }
-  const program = (await json<{ program: Record<string, unknown> }>(t, "GET", "/v1/program", 200)).program;
-  const segment = await json<{ id: string }>(t, "POST", "/v1/segments", 201, { name: "기본 등급", rule: RULES[0] });
-  await json(t, "PUT", "/v1/custom-attributes/occupation", 200, { type: "text" });
+  const program = (await adminJson<{ program: Record<string, unknown> }>(t, "GET", "/v1/program", 200)).program;
+  const segment = await adminJson<{ id: string }>(t, "POST", "/v1/segments", 201, { name: "기본 등급", rule: RULES[0] });
+  await adminJson(t, "PUT", "/v1/custom-attributes/occupation", 200, { type: "text" });
   const adminStaff = await givenStaff(t, "admin");
   const marketer = await givenStaff(t, "marketer");
   // Every token above is signed by the first key: the spare (rotated out, never signing) may be deleted.
-  const spareKid = (await json<{ kid: string }>(t, "POST", "/v1/admin/signing-keys/rotate", 201)).kid;
-  await json(t, "POST", "/v1/admin/signing-keys/rotate", 201);
+  const spareKid = (await adminJson<{ kid: string }>(t, "POST", "/v1/admin/signing-keys/rotate", 201)).kid;
+  await adminJson(t, "POST", "/v1/admin/signing-keys/rotate", 201);
   // A sign-in code waiting for C, so that the fuzzer's verify calls can succeed too.
   await expectStatus(await t.call("POST", "/v1/auth/member/start", { token: null, body: { email: C.email } }), 202);
-  const sent = await json<{ items: { body: string }[] }>(t, "GET", `/v1/outbox?recipient=${encodeURIComponent(C.email)}&limit=1`, 200);
+  const sent = await adminJson<{ items: { body: string }[] }>(t, "GET", `/v1/outbox?recipient=${encodeURIComponent(C.email)}&limit=1`, 200);
   const codeForC = /\b(\d{6})\b/.exec(sent.items[0]!.body)![1]!;
   const cardTokens = { A: [] as string[], B: [] as string[] };
   for (let i = 0; i < 20; i++) {

@@ -11,6 +11,12 @@ export async function expectStatus(res: Response, status: number) {
   return res;
 }
 
+/** A call that must answer `status`, read as JSON; the admin's by default. */
+export async function adminJson<T>(t: TestApp, method: string, path: string, status: number, body?: unknown, token?: string | null): Promise<T> {
+  const res = await expectStatus(await t.call(method, path, { ...(token !== undefined && { token }), ...(body !== undefined && { body }) }), status);
+  return (await res.json()) as T;
+}
+
 export async function givenMember(t: TestApp, overrides: Record<string, unknown> = {}) {
   const n = counter++;
   const res = await t.call("POST", "/v1/members", {

@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, createTestApp, type TestApp } from "../helpers/app.ts";
 import { ACCESS, mayCall, PLAIN_ROUTES, ROLES, type Access, type Role } from "../support/access.ts";
-import { expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, givenStaff, memberToken, purchase } from "../helpers/factories.ts";
+import { adminJson, expectLedgerBalanced, expectStatus, givenCard, givenMember, givenPartner, givenStaff, memberToken, purchase } from "../helpers/factories.ts";
 
 interface Subject {
   member: { id: string; email: string | null };
@@ -64,11 +64,6 @@ async function newSubject(t: TestApp, withCard: boolean): Promise<Subject> {
   const card = withCard ? await givenCard(t, member.id) : null;
   let token: Promise<string> | undefined;
   return { member, card, token: () => (token ??= memberToken(t, member)) };
-}
-
-async function adminJson<T>(t: TestApp, method: string, path: string, status: number, body?: unknown): Promise<T> {
-  const res = await expectStatus(await t.call(method, path, body === undefined ? {} : { body }), status);
-  return (await res.json()) as T;
 }
 
 /** A new purchase by the partner principal's partner on the subject's card, for a case to mutate. */

@@ -146,7 +146,7 @@ async function checkReferences(deps: Deps, partnerId: string | null, conditions:
 
 export async function createOffer(deps: Deps, actor: Principal, input: OfferInput) {
   // A partner key creates its own; staff name a partner, or none for an operator offer.
-  const partnerId = partnerActingFor(actor, input.partnerId) ?? null;
+  const partnerId = partnerActingFor(actor, input.partnerId);
   const conditions = input.conditions ?? {};
   await checkReferences(deps, partnerId, conditions);
   const now = deps.clock();
